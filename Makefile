@@ -1,0 +1,64 @@
+# Template development: `make test`, `make lint`, `make demo`. Only python3 (3.11+) is needed up front:
+# uv is installed with pip when it is missing, and uv brings everything else.
+
+PYTHON ?= python3
+# `uv` when it is on PATH, else the copy that pip installs into the user site, called through Python.
+UV ?= $(shell command -v uv >/dev/null 2>&1 && echo uv || echo "$(PYTHON) -m uv")
+# Two workers pay off on a 2-core machine; `make test PYTEST_ARGS=` runs in one process.
+PYTEST_ARGS ?= -n auto
+DEMO := build/demo
+
+.DEFAULT_GOAL := help
+.PHONY: help uv sync test test-fast lint format demo clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# pip tries the user site first; inside a virtual environment (no user site) the environment itself;
+# on a system Python that refuses both (PEP 668) the user site with --break-system-packages, which only
+# adds uv there and touches no system package.
+uv:  ## install uv with pip when it is missing
+	@$(UV) --version >/dev/null 2>&1 || { \
+		echo "uv not found: installing it with pip"; \
+		$(PYTHON) -m pip install --quiet --user uv 2>/dev/null \
+		|| $(PYTHON) -m pip install --quiet uv 2>/dev/null \
+		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv; \
+	}
+
+sync: uv  ## the template's dev environment, exactly as locked
+	@$(UV) sync --locked --quiet
+
+test: sync  ## every template test
+	$(UV) run pytest $(PYTEST_ARGS)
+
+test-fast: sync  ## the template tests without the slow ones (no install of a generated project)
+	$(UV) run pytest $(PYTEST_ARGS) -m "not slow"
+
+lint: sync  ## ruff on the template's own Python
+	$(UV) run ruff check hooks tests scripts
+	$(UV) run ruff format --check hooks tests scripts
+
+format: sync  ## apply ruff's fixes and formatting
+	$(UV) run ruff check --fix hooks tests scripts
+	$(UV) run ruff format hooks tests scripts
+
+# --vcs-ref HEAD renders the last commit plus any uncommitted changes of this working tree (Copier adds
+# them for a local template), so the demo always shows what is on disk. An absolute source path keeps
+# `copier update` working inside build/demo.
+demo: sync  ## render a project with default answers into build/demo, then audit and train it
+	rm -rf $(DEMO)
+	$(UV) run copier copy --trust --defaults --vcs-ref HEAD $(CURDIR) $(DEMO)
+	$(MAKE) -C $(DEMO) install audit train
+	@echo
+	@echo "Demo project: $(DEMO)"
+	@echo "  audit report     $(DEMO)/reports/audit/audit.html (and audit.json)"
+	@echo "  data contract    $(DEMO)/configs/schema.json"
+	@echo "  data dictionary  $(DEMO)/docs/data_dictionary.md"
+	@echo "  model            $(DEMO)/models/model.skops"
+	@echo "  metadata         $(DEMO)/models/metadata.json"
+	@echo "  model card       $(DEMO)/reports/model_card.md"
+	@echo "  experiment log   $(DEMO)/reports/experiments.jsonl"
+	@echo "Not part of the demo yet: serving the API, the drift check and the weekly report."
+
+clean:  ## remove build output and caches
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,42 @@
+"""After `copier update`: say what to check before the update is committed.
+
+An update merges template improvements into a live engagement; the user reviews and commits it, so this
+script never touches git.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SKIPPED_FOLDERS = {".git", ".venv", "node_modules", "__pycache__"}
+
+
+def rejected_hunks(root: Path) -> list[Path]:
+    """`.rej` files: template changes that did not apply cleanly and wait for a manual merge."""
+    return sorted(
+        path.relative_to(root)
+        for path in root.rglob("*.rej")
+        if not SKIPPED_FOLDERS.intersection(path.relative_to(root).parts)
+    )
+
+
+def main() -> int:
+    root = Path.cwd()
+    print()
+    print("The project was updated from the template. Before you commit:")
+    print("  git diff        # review every change the update made")
+    conflicts = rejected_hunks(root)
+    if conflicts:
+        print("  resolve these .rej files (merge each change by hand, then delete the .rej):")
+        for path in conflicts:
+            print(f"    {path}")
+    else:
+        print("  resolve conflict markers (<<<<<<< before/after >>>>>>>) if the diff shows any")
+    print("  make install    # dependencies may have changed")
+    print("  make test       # the project's tests on the updated code")
+    print("Nothing was committed: commit the update yourself once it is reviewed.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

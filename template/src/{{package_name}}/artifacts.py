@@ -1,0 +1,76 @@
+"""Writing and reading artifacts safely: atomic replacement, checksums, and skops instead of pickle."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .data import file_sha256
+from .errors import UserError
+
+# Types a model file may contain: the libraries the pipeline is built from, and this package itself.
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", f"{__package__}.")
+
+
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write to a temporary file beside `path`, then rename it over `path`: readers never see half a file,
+    and a failure leaves the previous version intact."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = "wb" if isinstance(content, bytes) else "w"
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as out:
+            out.write(content)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, payload: Any) -> None:
+    write_atomic(path, json.dumps(payload, indent=2, default=_json_default) + "\n")
+
+
+def append_jsonl(path: Path, record: dict[str, Any]) -> None:
+    """Append one line; the log is append-only and keeps failed experiments too."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(record, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def save_model(model: Any, path: Path) -> str:
+    """Serialise with skops (no arbitrary code on load) atomically; return the file's SHA-256."""
+    import skops.io as sio
+
+    write_atomic(path, sio.dumps(model))
+    return file_sha256(path)
+
+
+def load_model(path: Path, expected_sha256: str | None = None) -> Any:
+    """Load a skops model file after checking its checksum and that it only holds trusted types."""
+    import skops.io as sio
+
+    if not path.exists():
+        raise UserError(f"no model at {path}; run `train` first")
+    if expected_sha256 is not None and file_sha256(path) != expected_sha256:
+        raise UserError(
+            f"{path} does not match the sha256 in models/metadata.json; retrain or restore the model"
+        )
+    untrusted = sio.get_untrusted_types(file=path)
+    unexpected = [name for name in untrusted if not name.startswith(TRUSTED_PREFIXES)]
+    if unexpected:
+        raise UserError(f"{path} holds types this project does not trust: {', '.join(unexpected)}")
+    return sio.load(path, trusted=untrusted)

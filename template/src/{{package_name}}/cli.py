@@ -1,0 +1,67 @@
+"""Command line: `<project-slug> audit|train` (also `python -m <package>`).
+
+Exit codes: 0 done, 1 the quality gate failed, 2 bad input (one line on stderr says what and what to do).
+Heavy libraries are imported by the commands, not here, so `--help` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .errors import GateFailed, UserError
+
+EXIT_OK, EXIT_GATE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from .audit import run_audit
+    from .config import load_config
+
+    summary = run_audit(load_config(args.config))
+    print(f"audit report: {summary['outputs']['html']}")
+    return EXIT_OK
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .train import run_train
+
+    metadata = run_train(load_config(args.config))
+    gate = metadata["gate"]
+    print(
+        f"model {metadata['model_version']}: {gate['metric']} {gate['model']:.3f} vs baseline "
+        f"{gate['baseline']:.3f} (lift {gate['lift']:+.3f}); model card: reports/model_card.md"
+    )
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
+    parser.add_argument(
+        "--config", help="path to configs/project.yaml (default: found from the current directory upwards)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "audit", help="audit the data; write the audit report, the data contract and the data dictionary"
+    ).set_defaults(run=_audit)
+    commands.add_parser(
+        "train", help="cross-validate against a baseline, gate, fit; write the model and its model card"
+    ).set_defaults(run=_train)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except GateFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_GATE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,257 @@
+"""The project's settings, read from `configs/project.yaml` and checked once.
+
+Every command reads its settings from here and nowhere else, so pointing the project at new data is an
+edit of that file and a rerun. Errors name the key, what it holds and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UserError
+
+CONFIG_RELATIVE_PATH = Path("configs") / "project.yaml"
+PROBLEM_TYPES = ("binary", "multiclass", "regression")
+MODEL_FAMILIES = ("gradient_boosting", "random_forest", "linear")
+AUTH_MODES = ("none", "api_key")
+
+# The metric the quality gate compares, per problem type; all of them are "higher is better".
+GATE_METRICS = {"binary": "roc_auc", "multiclass": "macro_f1", "regression": "r2"}
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    path: str
+    target: str
+    id_columns: tuple[str, ...] = ()
+    time_column: str | None = None
+    drop_columns: tuple[str, ...] = ()
+    positive_class: Any = None
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    leakage_threshold: float = 0.97
+    id_unique_ratio: float = 0.98
+    max_categories: int = 50
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    family: str = "gradient_boosting"
+    cv_folds: int = 5
+    random_state: int = 42
+    min_lift: float = 0.02
+    reference_rows: int = 5000
+
+
+@dataclass(frozen=True)
+class Config:
+    """All settings, plus the project root that relative paths are resolved against."""
+
+    root: Path
+    project_name: str
+    client: str
+    problem_type: str
+    data: DataConfig
+    audit: AuditConfig = field(default_factory=AuditConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    drift: dict[str, Any] = field(default_factory=dict)
+    api: dict[str, Any] = field(default_factory=dict)
+
+    # Where things live, relative to the project root.
+    @property
+    def data_path(self) -> Path:
+        path = Path(self.data.path).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def schema_path(self) -> Path:
+        return self.root / "configs" / "schema.json"
+
+    @property
+    def audit_dir(self) -> Path:
+        return self.root / "reports" / "audit"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def docs_dir(self) -> Path:
+        return self.root / "docs"
+
+    @property
+    def gate_metric(self) -> str:
+        return GATE_METRICS[self.problem_type]
+
+    @property
+    def is_classification(self) -> bool:
+        return self.problem_type != "regression"
+
+
+def find_config(start: Path | None = None) -> Path:
+    """The config file: $PROJECT_CONFIG, else configs/project.yaml in the current directory or a parent."""
+    if os.environ.get("PROJECT_CONFIG"):
+        return Path(os.environ["PROJECT_CONFIG"])
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_RELATIVE_PATH
+        if candidate.is_file():
+            return candidate
+    raise UserError(
+        f"no {CONFIG_RELATIVE_PATH} found in {here} or its parents; run the command inside the project"
+    )
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and check the config file; the project root is the folder that holds `configs/`."""
+    config_path = Path(path) if path else find_config()
+    try:
+        raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"config file {config_path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"config file {config_path} is not valid YAML: {exc}".replace("\n", " ")) from None
+    if not isinstance(raw, dict):
+        raise UserError(f"config file {config_path} must hold a mapping of settings")
+    return parse_config(raw, root=config_path.resolve().parent.parent, source=str(config_path))
+
+
+def parse_config(raw: dict[str, Any], root: Path, source: str = "config") -> Config:
+    """Build a checked `Config` from the parsed YAML mapping."""
+    reader = _Reader(raw, source)
+    problem_type = reader.choice("problem_type", PROBLEM_TYPES)
+    id_columns = reader.str_list("data.id_columns")
+    time_column = reader.optional_str("data.time_column")
+    target = reader.str("data.target")
+    data = DataConfig(
+        path=reader.str("data.path"),
+        target=target,
+        id_columns=id_columns,
+        time_column=time_column,
+        drop_columns=reader.str_list("data.drop_columns"),
+        positive_class=reader.get("data.positive_class", None),
+    )
+    roles = [("data.target", target), ("data.time_column", time_column)]
+    roles += [("data.id_columns", name) for name in id_columns]
+    seen: dict[str, str] = {}
+    for key, name in roles:
+        if name is None:
+            continue
+        if name in seen:
+            raise UserError(
+                f"{source}: column {name!r} is in both {seen[name]} and {key}; a column has one role"
+            )
+        seen[name] = key
+    audit = AuditConfig(
+        leakage_threshold=reader.number("audit.leakage_threshold", 0.97, low=0.5, high=1.0),
+        id_unique_ratio=reader.number("audit.id_unique_ratio", 0.98, low=0.5, high=1.0),
+        max_categories=int(reader.number("audit.max_categories", 50, low=2, integer=True)),
+    )
+    model = ModelConfig(
+        family=reader.choice("model.family", MODEL_FAMILIES),
+        cv_folds=int(reader.number("model.cv_folds", 5, low=2, high=20, integer=True)),
+        random_state=int(reader.number("model.random_state", 42, integer=True)),
+        min_lift=reader.number("model.gate.min_lift", 0.02, low=-1.0, high=1.0),
+        reference_rows=int(reader.number("model.reference_rows", 5000, low=100, integer=True)),
+    )
+    api = dict(reader.get("api", {}) or {})
+    if api.get("auth", "none") not in AUTH_MODES:
+        raise UserError(f"{source}: api.auth is {api.get('auth')!r}; allowed: {', '.join(AUTH_MODES)}")
+    project = reader.get("project", {}) or {}
+    return Config(
+        root=root,
+        project_name=str(project.get("name", root.name)),
+        client=str(project.get("client", "")),
+        problem_type=problem_type,
+        data=data,
+        audit=audit,
+        model=model,
+        drift=dict(reader.get("drift", {}) or {}),
+        api=api,
+    )
+
+
+_MISSING = object()
+
+
+class _Reader:
+    """Typed access to nested keys with errors that name the key and what is allowed."""
+
+    def __init__(self, raw: dict[str, Any], source: str) -> None:
+        self.raw = raw
+        self.source = source
+
+    def get(self, key: str, default: Any = _MISSING) -> Any:
+        node: Any = self.raw
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                if default is _MISSING:
+                    raise UserError(f"{self.source}: missing setting {key}")
+                return default
+            node = node[part]
+        return node
+
+    def fail(self, key: str, value: Any, allowed: str) -> UserError:
+        return UserError(f"{self.source}: {key} is {value!r}; {allowed}")
+
+    def str(self, key: str) -> str:
+        value = self.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, value, "expected a non-empty text")
+        return value.strip()
+
+    def optional_str(self, key: str) -> str | None:
+        value = self.get(key, None)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str):
+            raise self.fail(key, value, "expected a column name or null")
+        return value.strip()
+
+    def str_list(self, key: str) -> tuple[str, ...]:
+        value = self.get(key, [])
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise self.fail(key, value, "expected a list of column names")
+        return tuple(item.strip() for item in value if item.strip())
+
+    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
+        value = self.get(key)
+        if value not in allowed:
+            raise self.fail(key, value, f"allowed: {', '.join(allowed)}")
+        return value
+
+    def number(
+        self,
+        key: str,
+        default: float,
+        low: float | None = None,
+        high: float | None = None,
+        integer: bool = False,
+    ) -> float:
+        value = self.get(key, default)
+        wanted = "an integer" if integer else "a number"
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (integer and not isinstance(value, int))
+        ):
+            raise self.fail(key, value, f"expected {wanted}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise self.fail(key, value, f"expected {wanted} {bounds}")
+        return value

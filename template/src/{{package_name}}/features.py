@@ -1,0 +1,23 @@
+"""Client-specific feature engineering: the place for your own derived columns.
+
+`add_features` runs inside the model Pipeline on every input (training data, batch files and API
+requests alike), so a feature defined here is computed the same way everywhere. It receives the raw
+columns and returns them with any new columns added. Derived columns enter the data contract as
+features marked `derived` (the API does not ask for them); rerun `audit` after changing this file.
+
+Example:
+
+    def add_features(frame):
+        return frame.assign(charges_per_month=frame["total_charges"] / frame["tenure_months"].clip(lower=1))
+
+Keep it deterministic and row-wise (no statistics over the whole frame: those belong in the Pipeline).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def add_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return `frame` with derived feature columns added (none by default)."""
+    return frame

@@ -1,0 +1,254 @@
+"""`train`: baseline and model cross-validated on the same folds, the quality gate, the final fit, the
+artifacts (model, metadata, reference sample, model card) and a line in the experiment log.
+
+Nothing under models/ or reports/model_card.md changes unless the gate passes; everything that is
+written is replaced atomically, so a failed run leaves the previous good model in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import platform
+import resource
+import time
+from datetime import UTC, datetime
+from importlib import metadata as importlib_metadata
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import __version__, artifacts
+from . import contract as contract_mod
+from .config import Config
+from .data import file_sha256, load_table, prepare_training_data
+from .errors import GateFailed
+from .evaluate import CVResult, cross_validate, gate
+from .pipeline import build_pipeline
+from .progress import say, step
+
+LIBRARIES = ("numpy", "pandas", "scikit-learn", "skops", "scipy")
+PREDICTION_COLUMN = "prediction"
+PROBABILITY_COLUMN = "prediction_probability"
+IMPORTANCE_SCORERS = {"binary": "roc_auc", "multiclass": "f1_macro", "regression": "r2"}
+
+
+class _Clock:
+    """Wall time and CPU time (this process and its workers) since creation."""
+
+    def __init__(self) -> None:
+        self.wall = time.perf_counter()
+        self.cpu = self._cpu()
+
+    @staticmethod
+    def _cpu() -> float:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + children.ru_utime + children.ru_stime
+
+    def elapsed(self) -> dict[str, float]:
+        return {
+            "wall_seconds": round(time.perf_counter() - self.wall, 3),
+            "cpu_seconds": round(self._cpu() - self.cpu, 3),
+        }
+
+
+def run_train(config: Config) -> dict[str, Any]:
+    """Train, gate and (when the gate passes) write the artifacts. Returns the metadata."""
+    clock = _Clock()
+    with step(f"loading {config.data_path}"):
+        frame = load_table(config.data_path)
+        training = prepare_training_data(frame, config)
+    say(f"  {training.rows_read:,} rows read, {training.rows_used:,} used")
+    if training.rows_missing_target:
+        say(f"  dropped {training.rows_missing_target:,} rows with no value in target {config.data.target!r}")
+    if training.rows_missing_time:
+        say(f"  dropped {training.rows_missing_time:,} rows with no date in {config.data.time_column!r}")
+    contract = _contract_for(frame, config)
+    contract_mod.check_matches(training.frame, contract, config)
+    X, y = training.frame, training.target
+    cv = cross_validate(
+        lambda: build_pipeline(contract, config),
+        lambda: build_pipeline(contract, config, baseline=True),
+        X,
+        y,
+        config,
+    )
+    verdict = gate(cv, config)
+    data_sha256 = file_sha256(config.data_path)
+    schema_hash = contract_mod.schema_hash(contract)
+    record = {
+        "timestamp": _now(),
+        "problem_type": config.problem_type,
+        "model_family": config.model.family,
+        "cv_method": cv.method,
+        "metrics": {name: value["mean"] for name, value in cv.summary("model").items()},
+        "baseline": {name: value["mean"] for name, value in cv.summary("baseline").items()},
+        "gate": verdict,
+        "data_sha256": data_sha256,
+        "schema_hash": schema_hash,
+        "rows_used": training.rows_used,
+        "settings": {"cv_folds": config.model.cv_folds, "random_state": config.model.random_state},
+    }
+    if not verdict["passed"]:
+        record.update(status="rejected", model_version=None, **clock.elapsed())
+        artifacts.append_jsonl(config.reports_dir / "experiments.jsonl", record)
+        raise GateFailed(
+            f"quality gate failed: {verdict['metric']} {verdict['model']:.3f} vs baseline "
+            f"{verdict['baseline']:.3f} "
+            f"(lift {verdict['lift']:+.3f}, required {verdict['min_lift']:+.3f}); the previous model is kept"
+        )
+    with step(f"final fit on all {training.rows_used:,} rows"):
+        model = build_pipeline(contract, config).fit(X, y)
+    with step("feature importance (permutation, on the last validation fold)"):
+        importance = feature_importance(cv, contract, config)
+    with step("writing artifacts"):
+        metadata = _write_artifacts(config, model, contract, training, cv, verdict, importance, clock, record)
+    say(f"model {metadata['model_version']} written to {config.models_dir}")
+    return metadata
+
+
+def _contract_for(frame: pd.DataFrame, config: Config) -> dict[str, Any]:
+    """The data contract on disk, or one inferred now (and written) when `audit` has not run yet."""
+    contract = contract_mod.load_contract(config.schema_path)
+    if contract is not None:
+        return contract
+    from .audit import detect, exclusions
+
+    with step("no configs/schema.json yet: inferring the data contract (run `audit` for the full report)"):
+        contract = contract_mod.infer_contract(frame, config, exclusions(detect(frame, config)))
+        artifacts.write_json(config.schema_path, contract)
+    return contract
+
+
+def feature_importance(cv: CVResult, contract: dict[str, Any], config: Config) -> list[dict[str, float]]:
+    """Permutation importance of each original feature: how much the gate metric drops when that column is
+    shuffled, measured on held-out rows so that overfitting does not inflate it."""
+    from sklearn.inspection import permutation_importance
+
+    X_valid, y_valid = cv.last_fold_validation
+    raw = [c["name"] for c in contract["columns"] if c["role"] == "feature" and not c.get("derived")]
+    sample = X_valid[raw].sample(min(len(X_valid), 2000), random_state=config.model.random_state)
+    result = permutation_importance(
+        cv.last_fold_model,
+        sample,
+        y_valid.loc[sample.index],
+        scoring=IMPORTANCE_SCORERS[config.problem_type],
+        n_repeats=5,
+        random_state=config.model.random_state,
+    )
+    ranked = sorted(
+        zip(raw, result.importances_mean, result.importances_std, strict=True), key=lambda item: -item[1]
+    )
+    return [{"feature": name, "importance": float(mean), "std": float(std)} for name, mean, std in ranked]
+
+
+def _reference_sample(training, cv: CVResult, contract: dict[str, Any], config: Config) -> pd.DataFrame:
+    """Rows of the training data for drift checks, with out-of-fold predictions (what live predictions look
+    like; in-sample predictions of a tree model are overconfident and would fake prediction drift)."""
+    keep = [
+        c["name"]
+        for c in contract["columns"]
+        if c["role"] in ("feature", "target", "time") and not c.get("derived") and c["name"] in training.frame
+    ]
+    predicted = pd.DataFrame({PREDICTION_COLUMN: cv.oof_prediction}, index=cv.oof_index)
+    if config.problem_type == "binary":
+        predicted[PROBABILITY_COLUMN] = cv.oof_probability[:, cv.classes.index(cv.positive)]
+    elif config.problem_type == "multiclass":
+        predicted[PROBABILITY_COLUMN] = cv.oof_probability.max(axis=1)
+    rows = min(len(predicted), config.model.reference_rows)
+    chosen = predicted.sample(rows, random_state=config.model.random_state).sort_index()
+    reference = training.frame.iloc[chosen.index][keep].reset_index(drop=True)
+    return pd.concat([reference, chosen.reset_index(drop=True)], axis=1)
+
+
+def _write_artifacts(
+    config, model, contract, training, cv, verdict, importance, clock, record
+) -> dict[str, Any]:
+    """Serialise everything first, then replace the files: a failure leaves the previous set intact."""
+    import skops.io as sio
+
+    from .model_card import importance_figure, render_model_card
+
+    model_bytes = sio.dumps(model)
+    model_sha256 = _sha256(model_bytes)
+    trained_at = _now()
+    version = f"{trained_at[:19].replace('-', '').replace(':', '')}-{model_sha256[:8]}"
+    reference = _reference_sample(training, cv, contract, config)
+    buffer = io.BytesIO()
+    reference.to_parquet(buffer, index=False)
+    metadata = {
+        "model_version": version,
+        "trained_at": trained_at,
+        "project": config.project_name,
+        "client": config.client,
+        "problem_type": config.problem_type,
+        "model_family": config.model.family,
+        "target": config.data.target,
+        "classes": [_plain(label) for label in cv.classes] if cv.classes is not None else None,
+        "positive_class": _plain(cv.positive),
+        "features": [
+            {k: v for k, v in column.items() if k not in ("role", "description", "reason")}
+            for column in contract["columns"]
+            if column["role"] == "feature"
+        ],
+        "cv": {"method": cv.method, "folds": cv.folds},
+        "metrics": {"model": cv.summary("model"), "baseline": cv.summary("baseline")},
+        "gate": verdict,
+        "feature_importance": importance,
+        "model_file": "model.skops",
+        "model_sha256": model_sha256,
+        "schema_hash": contract_mod.schema_hash(contract),
+        "data": {
+            "path": config.data.path,
+            "sha256": record["data_sha256"],
+            "rows_read": training.rows_read,
+            "rows_missing_target": training.rows_missing_target,
+            "rows_missing_time": training.rows_missing_time,
+            "rows_used": training.rows_used,
+            "time_range": _time_range(training.frame, config),
+        },
+        "reference": {"file": "reference.parquet", "rows": len(reference)},
+        "versions": _versions(),
+        "training": clock.elapsed(),
+    }
+    card = render_model_card(metadata, contract)
+    figure = importance_figure(importance)
+    models = config.models_dir
+    artifacts.write_atomic(models / "model.skops", model_bytes)
+    artifacts.write_atomic(models / "reference.parquet", buffer.getvalue())
+    artifacts.write_atomic(config.reports_dir / "figures" / "feature_importance.png", figure)
+    artifacts.write_atomic(config.reports_dir / "model_card.md", card)
+    artifacts.write_json(models / "metadata.json", metadata)
+    record.update(status="promoted", model_version=version, **metadata["training"])
+    artifacts.append_jsonl(config.reports_dir / "experiments.jsonl", record)
+    return metadata
+
+
+def _time_range(frame: pd.DataFrame, config: Config) -> dict[str, str] | None:
+    if not config.data.time_column:
+        return None
+    times = frame[config.data.time_column]
+    return {"start": times.min().isoformat(), "end": times.max().isoformat()}
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "package": __version__}
+    for name in LIBRARIES:
+        try:
+            versions[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,141 @@
+"""Shared helpers of the template tests: render the template, run the copier CLI, read what came out.
+
+Renders use `vcs_ref="HEAD"`: for a local template Copier then takes the last commit plus every
+uncommitted change of the working tree, so the tests always see the files on disk (without a ref, Copier
+would pick the latest release tag instead).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import copier
+import pytest
+import yaml
+
+TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
+HOOKS = TEMPLATE_ROOT / "hooks"
+
+# The question keys of the public contract: every one is stored in `.copier-answers.yml`.
+QUESTION_KEYS = (
+    "project_name",
+    "project_slug",
+    "package_name",
+    "client_name",
+    "author_name",
+    "author_email",
+    "problem_type",
+    "data_path",
+    "target_column",
+    "id_columns",
+    "time_column",
+    "model_family",
+    "api_auth",
+    "ci_provider",
+    "include_k8s",
+    "python_version",
+    "license",
+    "drift_schedule",
+)
+
+# A git identity for commits the tests make themselves, independent of the machine's git config.
+TEST_IDENTITY = ("-c", "user.name=Template Tests", "-c", "user.email=tests@example.com")
+
+
+def render(dest: Path, *, src: Path = TEMPLATE_ROOT, skip_tasks: bool = False, **answers: object) -> Path:
+    """Render the template into `dest` with default answers, overridden by `answers`, through Copier's API."""
+    copier.run_copy(
+        src_path=str(src),
+        dst_path=str(dest),
+        data=answers,
+        defaults=True,
+        unsafe=True,  # the template runs its hooks as `_tasks`
+        vcs_ref="HEAD",
+        skip_tasks=skip_tasks,
+        quiet=True,
+    )
+    return dest
+
+
+def copier_cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None):
+    """Run the `copier` command line of the dev environment; returns the completed process."""
+    return subprocess.run(
+        [sys.executable, "-m", "copier", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run git in `cwd` and return its stripped output; fails the test on a git error."""
+    result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"git {' '.join(args)} failed in {cwd}: {result.stderr}"
+    return result.stdout.strip()
+
+
+def commit_count(repo: Path) -> int:
+    return int(git(repo, "rev-list", "--count", "HEAD"))
+
+
+def read_answers(project: Path) -> dict:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+
+
+def read_config(project: Path) -> dict:
+    return yaml.safe_load((project / "configs" / "project.yaml").read_text(encoding="utf-8"))
+
+
+def project_files(project: Path) -> list[Path]:
+    """Every file of a rendered project, outside `.git`."""
+    return sorted(path for path in project.rglob("*") if path.is_file() and ".git" not in path.parts)
+
+
+def is_empty_or_missing(path: Path) -> bool:
+    return not path.exists() or not any(path.iterdir())
+
+
+def run_hook(name: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run one of the template's hooks the way Copier's `_tasks` do: project folder as working directory."""
+    return subprocess.run(
+        [sys.executable, str(HOOKS / name)], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def env_without_git_config(home: Path) -> dict[str, str]:
+    """The environment of a machine where git knows no user: no global or system config."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+    home.mkdir(parents=True, exist_ok=True)
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), GIT_CONFIG_NOSYSTEM="1")
+    env["GIT_CONFIG_GLOBAL"] = os.devnull
+    return env
+
+
+def snapshot_template(dest: Path) -> Path:
+    """A committed git repository holding the template's working tree as it is on disk.
+
+    The exact contract command (`copier copy --vcs-ref HEAD <template> <dest>`) reads a commit; this makes
+    one from the current files, uncommitted changes included, without touching the real repository.
+    """
+    listed = git(TEMPLATE_ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    for name in filter(None, listed.split("\0")):
+        source = TEMPLATE_ROOT / name
+        if source.is_file():
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    git(dest, "init", "-q")
+    git(dest, "add", "-A")
+    git(dest, *TEST_IDENTITY, "commit", "-q", "--no-verify", "--no-gpg-sign", "-m", "template snapshot")
+    return dest
+
+
+@pytest.fixture(scope="session")
+def template_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return snapshot_template(tmp_path_factory.mktemp("template") / "copier-ml-engagement")

@@ -1,0 +1,245 @@
+"""Render projects with many answers and run what they render: audit, train, the generated tests, the
+notebook, and the errors a user meets with bad data.
+
+The default project is installed for real with its own `make install`; the other renders reuse that
+environment (their dependencies are the same) and run their code from their own `src/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import render
+
+pytestmark = pytest.mark.slow
+
+SAMPLES = {
+    "binary": ("customer_churn.csv", "churned", "roc_auc"),
+    "multiclass": ("support_tickets.csv", "priority", "macro_f1"),
+    "regression": ("house_prices.csv", "sale_price", "r2"),
+}
+
+
+def run(cmd: list[str | Path], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600):
+    return subprocess.run(
+        [str(part) for part in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def check(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert result.returncode == 0, f"{result.args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="session")
+def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project rendered with default answers and installed with its own `make install`."""
+    dest = render(tmp_path_factory.mktemp("default") / "acme-churn")
+    check(run(["make", "install"], cwd=dest))
+    return dest
+
+
+class Project:
+    """A rendered project whose code runs in the default project's environment."""
+
+    def __init__(self, root: Path, python: Path) -> None:
+        self.root = root
+        self.python = python
+        self.answers = yaml.safe_load((root / ".copier-answers.yml").read_text())
+        self.package = self.answers["package_name"]
+        self.env = {**os.environ, "PYTHONPATH": str(root / "src")}
+        self.env.pop("VIRTUAL_ENV", None)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return run([self.python, "-m", self.package, *args], cwd=self.root, env=self.env)
+
+    def pytest(self) -> subprocess.CompletedProcess:
+        return run([self.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=self.root, env=self.env)
+
+    def json(self, relative: str) -> dict:
+        return json.loads((self.root / relative).read_text())
+
+
+@pytest.fixture
+def make_project(tmp_path: Path, default_project: Path):
+    def _make(**answers: object) -> Project:
+        return Project(render(tmp_path / "project", **answers), default_project / ".venv" / "bin" / "python")
+
+    return _make
+
+
+def assert_trained(project: Project, problem_type: str) -> dict:
+    metadata = project.json("models/metadata.json")
+    gate = metadata["gate"]
+    assert metadata["problem_type"] == problem_type
+    assert gate["metric"] == SAMPLES[problem_type][2]
+    assert gate["passed"] and gate["model"] > gate["baseline"] + gate["min_lift"]
+    for name in ("models/model.skops", "models/reference.parquet", "reports/model_card.md"):
+        assert (project.root / name).is_file(), name
+    return metadata
+
+
+def test_default_project_make_targets(default_project: Path) -> None:
+    """The README's path on the default answers: make audit, make train, make test, make lint."""
+    for target in ("audit", "train", "test", "lint"):
+        check(run(["make", target], cwd=default_project))
+    audit = json.loads((default_project / "reports/audit/audit.json").read_text())
+    flagged = json.dumps(audit)
+    assert "cancellation_reason" in flagged and "contact_email" in flagged
+    schema = json.loads((default_project / "configs/schema.json").read_text())
+    roles = {column["name"]: column["role"] for column in schema["columns"]}
+    assert roles["cancellation_reason"] == roles["contact_email"] == "excluded"
+    assert roles["customer_id"] == "id" and roles["churned"] == "target"
+    html = (default_project / "reports/audit/audit.html").read_text()
+    assert "http://" not in html and "https://" not in html and "data:image/png;base64" in html
+    assert (default_project / "docs/data_dictionary.md").read_text().count("cancellation_reason") >= 1
+    card = (default_project / "reports/model_card.md").read_text()
+    assert "ROC AUC" in card and "guessing does this 50% of the time" in card
+    # The console script is installed and answers at once.
+    check(run([default_project / ".venv/bin/acme-churn", "--help"], cwd=default_project))
+
+
+def test_notebook_executes(default_project: Path) -> None:
+    python = default_project / ".venv" / "bin" / "python"
+    script = (
+        "import nbformat, nbclient;"
+        "nb = nbformat.read('notebooks/01_data_audit.ipynb', as_version=4);"
+        "nbclient.NotebookClient(nb, timeout=300, kernel_name='python3',"
+        " resources={'metadata': {'path': 'notebooks'}}).execute();"
+        "print(sum(len(c.get('outputs', [])) for c in nb.cells))"
+    )
+    result = check(run([python, "-c", script], cwd=default_project))
+    assert int(result.stdout.strip()) > 0
+
+
+@pytest.mark.parametrize("family", ["gradient_boosting", "random_forest", "linear"])
+@pytest.mark.parametrize("problem_type", ["binary", "multiclass", "regression"])
+def test_problem_type_by_model_family(make_project, problem_type: str, family: str) -> None:
+    project = make_project(
+        project_name=f"Matrix {problem_type} {family}", problem_type=problem_type, model_family=family
+    )
+    assert project.package == f"matrix_{problem_type}_{family}"
+    check(project.cli("audit"))
+    check(project.cli("train"))
+    metadata = assert_trained(project, problem_type)
+    assert metadata["model_family"] == family
+    check(project.pytest())
+
+
+def test_time_column_backtest(make_project) -> None:
+    project = make_project(problem_type="regression", time_column="listed_date")
+    check(project.cli("audit"))
+    result = check(project.cli("train"))
+    assert "time-ordered backtest" in result.stderr
+    metadata = assert_trained(project, "regression")
+    assert metadata["cv"]["method"].startswith("time-ordered backtest")
+    assert "listed_date" not in {feature["name"] for feature in metadata["features"]}
+    assert metadata["data"]["time_range"]["start"] < metadata["data"]["time_range"]["end"]
+    check(project.pytest())
+
+
+def test_id_columns_are_never_features(make_project) -> None:
+    project = make_project(problem_type="multiclass", id_columns="ticket_id, region")
+    check(project.cli("train"))  # no audit first: train infers the contract itself
+    metadata = assert_trained(project, "multiclass")
+    features = {feature["name"] for feature in metadata["features"]}
+    assert not features & {"ticket_id", "region"}
+    check(project.pytest())
+
+
+def own_table(rows: int = 1500, seed: int = 7) -> pd.DataFrame:
+    """A table a client might send: categoricals, missing values, an ID, a date and a text target."""
+    rng = np.random.default_rng(seed)
+    segment = rng.choice(["retail", "smb", "enterprise"], rows, p=[0.6, 0.3, 0.1])
+    channel = rng.choice(["web", "partner", "field"], rows).astype(object)
+    spend = rng.lognormal(5, 1, rows)
+    visits = rng.poisson(4, rows).astype(float)
+    score = 0.8 * np.log(spend) + 0.3 * visits + (segment == "enterprise") * 1.5 + rng.normal(0, 1, rows)
+    visits[rng.random(rows) < 0.12] = np.nan
+    channel[rng.random(rows) < 0.08] = None
+    return pd.DataFrame(
+        {
+            "account_ref": [f"ACC{i:06d}" for i in range(rows)],
+            "opened_on": pd.date_range("2023-03-01", periods=rows, freq="12h").strftime("%Y-%m-%d %H:%M"),
+            "segment": segment,
+            "channel": channel,
+            "monthly_spend": spend.round(2),
+            "visits": visits,
+            "renewed": np.where(score > np.quantile(score, 0.6), "yes", "no"),
+        }
+    )
+
+
+def test_own_csv_with_categoricals_missing_values_and_unseen_category(make_project, tmp_path: Path) -> None:
+    data = tmp_path / "client_export.csv"
+    table = own_table()
+    table.loc[5, "renewed"] = None  # a row without a target is dropped and reported
+    table.to_csv(data, index=False)
+    project = make_project(data_path=str(data), target_column="renewed", id_columns="account_ref")
+    check(project.cli("audit"))
+    result = check(project.cli("train"))
+    assert "dropped 1 rows with no value in target" in result.stderr
+    metadata = assert_trained(project, "binary")
+    assert metadata["positive_class"] == "yes"
+    assert metadata["data"]["rows_missing_target"] == 1
+    # The trained model scores rows with a category it never saw.
+    script = (
+        "import sys, json, pandas as pd;"
+        f"from {project.package}.artifacts import load_model;"
+        "meta = json.load(open('models/metadata.json'));"
+        "model = load_model(__import__('pathlib').Path('models/model.skops'), meta['model_sha256']);"
+        "rows = pd.read_csv(sys.argv[1]).head(3).drop(columns='renewed');"
+        "rows.loc[0, 'segment'] = 'public-sector'; rows.loc[1, 'monthly_spend'] = None;"
+        "print(json.dumps(model.predict_proba(rows).tolist()))"
+    )
+    result = check(run([project.python, "-c", script, data], cwd=project.root, env=project.env))
+    probabilities = json.loads(result.stdout)
+    assert len(probabilities) == 3 and all(abs(sum(row) - 1) < 1e-9 for row in probabilities)
+    check(project.pytest())
+
+
+def _one_error_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_bad_data_gets_one_clear_line_and_keeps_artifacts(make_project) -> None:
+    project = make_project(data_path="data/raw/not_there_yet.csv")
+    assert "not_there_yet.csv" in (project.root / "configs/project.yaml").read_text()
+    assert "does not exist" in _one_error_line(project.cli("audit"))
+    assert "does not exist" in _one_error_line(project.cli("train"))
+    assert not (project.root / "reports/audit/audit.json").exists()
+
+    # Point the config at the sample, train once, then break the config in several ways.
+    config_path = project.root / "configs/project.yaml"
+    settings = yaml.safe_load(config_path.read_text())
+    settings["data"]["path"] = "data/sample/customer_churn.csv"
+    config_path.write_text(yaml.safe_dump(settings))
+    check(project.cli("train"))
+    before = (project.root / "models/model.skops").read_bytes()
+    cases = [
+        ({"target": "no_such_column"}, "target column 'no_such_column' is not in"),
+        ({"id_columns": ["missing_id"]}, "id column(s) 'missing_id' not in"),
+        ({"time_column": "missing_time"}, "time column 'missing_time' is not in"),
+        ({"path": "data/sample/customer_churn.xlsx"}, "unknown file type"),
+    ]
+    for change, message in cases:
+        broken = {**settings, "data": {**settings["data"], **change}}
+        config_path.write_text(yaml.safe_dump(broken))
+        assert message in _one_error_line(project.cli("train")), change
+    broken = {**settings, "problem_type": "regression", "data": {**settings["data"], "target": "plan"}}
+    config_path.write_text(yaml.safe_dump(broken))
+    assert "configs/schema.json was made for another target" in _one_error_line(project.cli("train"))
+    (project.root / "configs/schema.json").unlink()
+    assert "must be numeric for regression" in _one_error_line(project.cli("train"))
+    assert (project.root / "models/model.skops").read_bytes() == before
