@@ -12,6 +12,9 @@ from .data import file_sha256
 from .errors import UserError
 
 # Types a model file may contain: the libraries the pipeline is built from, and this package itself.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", f"{__package__}.")
 
 
@@ -24,6 +27,8 @@ def write_atomic(path: Path, content: str | bytes) -> None:
     try:
         with os.fdopen(handle, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as out:
             out.write(content)
+        # mkstemp creates 0600 files; give the result the permissions a plain open() would.
+        os.chmod(temp_name, 0o666 & ~_UMASK)
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
@@ -31,14 +36,14 @@ def write_atomic(path: Path, content: str | bytes) -> None:
 
 
 def write_json(path: Path, payload: Any) -> None:
-    write_atomic(path, json.dumps(payload, indent=2, default=_json_default) + "\n")
+    write_atomic(path, json.dumps(payload, indent=2, ensure_ascii=False, default=_json_default) + "\n")
 
 
 def append_jsonl(path: Path, record: dict[str, Any]) -> None:
     """Append one line; the log is append-only and keeps failed experiments too."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(record, default=_json_default) + "\n")
+        out.write(json.dumps(record, ensure_ascii=False, default=_json_default) + "\n")
 
 
 def _json_default(value: Any) -> Any:

@@ -31,6 +31,7 @@ class DataConfig:
     id_columns: tuple[str, ...] = ()
     time_column: str | None = None
     drop_columns: tuple[str, ...] = ()
+    keep_columns: tuple[str, ...] = ()
     positive_class: Any = None
 
 
@@ -140,6 +141,7 @@ def parse_config(raw: dict[str, Any], root: Path, source: str = "config") -> Con
         id_columns=id_columns,
         time_column=time_column,
         drop_columns=reader.str_list("data.drop_columns"),
+        keep_columns=reader.str_list("data.keep_columns"),
         positive_class=reader.get("data.positive_class", None),
     )
     roles = [("data.target", target), ("data.time_column", time_column)]

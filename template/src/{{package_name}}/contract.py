@@ -68,7 +68,7 @@ def infer_contract(
             role, reason = "time", "time column (configured): orders the backtest, never a raw feature"
         elif name in data.drop_columns:
             role, reason = "excluded", "dropped in configs/project.yaml"
-        elif name in exclusions:
+        elif name in exclusions and name not in data.keep_columns:
             role, reason = "excluded", exclusions[name]
         elif kind == "text":
             role, reason = "excluded", f"free text ({series.nunique()} distinct values)"

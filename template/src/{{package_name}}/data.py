@@ -74,13 +74,23 @@ def check_configured_columns(frame: pd.DataFrame, config: Config) -> None:
 
 
 def to_datetime(series: pd.Series) -> pd.Series:
-    """Parse dates: the fast ISO 8601 parser first, the slow per-value one only when that fails."""
+    """Parse dates to plain (time-zone-free, UTC) timestamps; what is not a date becomes NaT.
+
+    The fast ISO 8601 parser goes first, the slow per-value one only when that leaves values unparsed.
+    """
     if pd.api.types.is_datetime64_any_dtype(series):
-        return series
-    parsed = pd.to_datetime(series, errors="coerce", format="ISO8601")
+        return series.dt.tz_convert(None) if series.dt.tz is not None else series
+    parsed = _parse_dates(series, "ISO8601")
     if parsed.isna().sum() > series.isna().sum():
-        parsed = pd.to_datetime(series, errors="coerce", format="mixed")
-    return parsed
+        parsed = _parse_dates(series, "mixed")
+    return parsed.dt.tz_convert(None)
+
+
+def _parse_dates(series: pd.Series, date_format: str) -> pd.Series:
+    try:
+        return pd.to_datetime(series, errors="coerce", format=date_format, utc=True)
+    except (ValueError, TypeError, OverflowError):
+        return pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns, UTC]")
 
 
 def parse_time(series: pd.Series, name: str) -> pd.Series:

@@ -123,7 +123,10 @@ def table(rows: pd.DataFrame | Sequence[Mapping[str, Any]], columns: Sequence[st
         frame = frame.loc[:, list(columns)]
     if frame.empty and not len(frame.columns):
         return paragraph("(nothing to show)", note=True)
-    numeric = [pd.api.types.is_numeric_dtype(frame[name]) for name in frame.columns]
+    numeric = [
+        pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])
+        for name in frame.columns
+    ]
     head = "".join(
         f"<th{' class=num' if is_num else ''}>{html.escape(str(name))}</th>"
         for name, is_num in zip(frame.columns, numeric, strict=True)

@@ -23,21 +23,23 @@ METRIC_LABELS = {
 
 def importance_figure(importance: list[dict[str, float]], top: int = 15) -> bytes:
     """Horizontal bar chart of the most important features, as PNG bytes."""
-    import matplotlib.pyplot as plt
-
-    from .plots import png_bytes
+    from . import plots
 
     rows = importance[:top][::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(rows) + 1.2))
-    ax.barh(
-        [row["feature"] for row in rows],
-        [row["importance"] for row in rows],
-        xerr=[row["std"] for row in rows],
-    )
-    ax.set_xlabel("drop in score when the column is shuffled (higher = more important)")
-    ax.set_title("What drives the model (permutation importance on held-out data)")
-    fig.tight_layout()
-    return png_bytes(fig)
+    with plots.style():
+        figure, ax = plots.new_figure(width=7, height=0.35 * len(rows) + 1.2)
+        ax.barh(
+            [plots.short_label(row["feature"]) for row in rows],
+            [row["importance"] for row in rows],
+            xerr=[row["std"] for row in rows],
+            color=plots.ACCENT,
+        )
+        plots.label(
+            ax,
+            "What drives the model (permutation importance on held-out data)",
+            "drop in score when the column is shuffled (higher = more important)",
+        )
+    return plots.png_bytes(figure)
 
 
 def plain_summary(metadata: dict[str, Any]) -> list[str]:
