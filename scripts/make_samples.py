@@ -452,7 +452,8 @@ def main() -> None:
     }
     for (name, problem_type), frame in datasets.items():
         path = write_csv(frame, name, problem_type)
-        print(f"{name} ({problem_type}): {len(frame)} rows, {len(frame.columns)} columns, {path.stat().st_size / 1024:.0f} KB")
+        size_kb = path.stat().st_size / 1024
+        print(f"{name} ({problem_type}): {len(frame)} rows, {len(frame.columns)} columns, {size_kb:.0f} KB")
 
 
 if __name__ == "__main__":
