@@ -202,3 +202,27 @@ def test_after_update_lists_rejected_changes_and_commits_nothing(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Makefile.rej" in result.stdout and "git diff" in result.stdout and "make test" in result.stdout
     assert commit_count(project) == 1
+
+
+def test_copier_update_runs_the_update_task_only(tmp_path, template_snapshot):
+    """A real `copier update` to a newer template commit: the change arrives, the after-update task prints
+    what to review, the after-copy task does not run again, and nothing is committed for the user."""
+    template = tmp_path / "template"
+    git(tmp_path, "clone", "-q", str(template_snapshot), str(template))
+    project = tmp_path / "project"
+    assert copier_cli("copy", "--trust", "--defaults", "--vcs-ref", "HEAD", template, project).returncode == 0
+    readme = template / "template" / "README.md.jinja"
+    readme.write_text(
+        readme.read_text(encoding="utf-8") + "\nA new section from the template.\n", encoding="utf-8"
+    )
+    git(template, "add", "-A")
+    git(template, *TEST_IDENTITY, "commit", "-q", "-m", "template v2")
+
+    result = copier_cli("update", "--trust", "--defaults", "--vcs-ref", "HEAD", cwd=project)
+
+    assert result.returncode == 0, result.stderr
+    assert "A new section from the template." in (project / "README.md").read_text(encoding="utf-8")
+    assert "The project was updated from the template" in result.stdout + result.stderr
+    assert "Created a git repository" not in result.stdout + result.stderr
+    assert commit_count(project) == 1
+    assert git(project, "status", "--porcelain")  # the update waits for the user's review
