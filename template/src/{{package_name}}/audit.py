@@ -119,6 +119,7 @@ def detect(frame: pd.DataFrame, config: Config) -> dict[str, Any]:
         "personal_data": _personal_data(frame, profiles),
         "target_distribution": _target_distribution(frame, config),
         "time_coverage": _time_coverage(frame, profiles, config),
+        "kept_columns": list(config.data.keep_columns),
     }
     constant = {item["column"] for item in findings["constant_columns"]}
     candidates = {
@@ -898,6 +899,8 @@ def exclusions(findings: dict[str, Any]) -> dict[str, str]:
     """Columns to leave out of the features, with the reasons in plain words: leakage suspects, personal
     data, identifier-like and constant columns. Configured target/ID/time columns have their own roles."""
     roles = {profile["name"]: profile["role"] for profile in findings["columns"]}
+    for name in findings.get("kept_columns", []):  # data.keep_columns: the client decided to keep them
+        roles.pop(name, None)
     reasons: dict[str, list[str]] = {}
     for check in EXCLUDING_CHECKS:
         for issue in findings["issues"]:

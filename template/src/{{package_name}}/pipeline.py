@@ -103,7 +103,9 @@ def make_estimator(config: Config, baseline: bool = False) -> Any:
     if family == "gradient_boosting":
         cls = HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor
         # Early stopping on an internal 10% validation split: fewer trees, less overfitting, faster fits.
-        return cls(learning_rate=0.05, max_iter=300, l2_regularization=1.0, early_stopping=True, random_state=seed)
+        return cls(
+            learning_rate=0.05, max_iter=300, l2_regularization=1.0, early_stopping=True, random_state=seed
+        )
     if family == "random_forest":
         cls = RandomForestClassifier if classification else RandomForestRegressor
         return cls(n_estimators=200, min_samples_leaf=3, n_jobs=-1, random_state=seed)
