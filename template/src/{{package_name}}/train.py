@@ -143,23 +143,36 @@ def feature_importance(cv: CVResult, contract: dict[str, Any], config: Config) -
     return [{"feature": name, "importance": float(mean), "std": float(std)} for name, mean, std in ranked]
 
 
-def _reference_sample(training, cv: CVResult, contract: dict[str, Any], config: Config) -> pd.DataFrame:
+def _reference_sample(
+    training, cv: CVResult, contract: dict[str, Any], config: Config
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """Rows of the training data for drift checks, with out-of-fold predictions (what live predictions look
-    like; in-sample predictions of a tree model are overconfident and would fake prediction drift)."""
+    like; in-sample predictions of a tree model are overconfident and would fake prediction drift).
+    Returns the sample and the names of its prediction columns (renamed if the data uses those names)."""
     keep = [
         c["name"]
         for c in contract["columns"]
         if c["role"] in ("feature", "target", "time") and not c.get("derived") and c["name"] in training.frame
     ]
-    predicted = pd.DataFrame({PREDICTION_COLUMN: cv.oof_prediction}, index=cv.oof_index)
-    if config.problem_type == "binary":
-        predicted[PROBABILITY_COLUMN] = cv.oof_probability[:, cv.classes.index(cv.positive)]
-    elif config.problem_type == "multiclass":
-        predicted[PROBABILITY_COLUMN] = cv.oof_probability.max(axis=1)
+    names = {"prediction_column": _free_name(PREDICTION_COLUMN, keep)}
+    predicted = pd.DataFrame({names["prediction_column"]: cv.oof_prediction}, index=cv.oof_index)
+    if config.is_classification:
+        names["probability_column"] = _free_name(PROBABILITY_COLUMN, keep)
+        probability = cv.oof_probability.max(axis=1)  # multiclass: of the predicted class
+        if config.problem_type == "binary":
+            probability = cv.oof_probability[:, cv.classes.index(cv.positive)]
+        predicted[names["probability_column"]] = probability
     rows = min(len(predicted), config.model.reference_rows)
     chosen = predicted.sample(rows, random_state=config.model.random_state).sort_index()
     reference = training.frame.iloc[chosen.index][keep].reset_index(drop=True)
-    return pd.concat([reference, chosen.reset_index(drop=True)], axis=1)
+    return pd.concat([reference, chosen.reset_index(drop=True)], axis=1), names
+
+
+def _free_name(name: str, taken: list[str]) -> str:
+    """`name`, or `_name`, `__name`... when the data already has a column called that."""
+    while name in taken:
+        name = f"_{name}"
+    return name
 
 
 def _write_artifacts(
@@ -174,7 +187,7 @@ def _write_artifacts(
     model_sha256 = _sha256(model_bytes)
     trained_at = _now()
     version = f"{trained_at[:19].replace('-', '').replace(':', '')}-{model_sha256[:8]}"
-    reference = _reference_sample(training, cv, contract, config)
+    reference, reference_columns = _reference_sample(training, cv, contract, config)
     buffer = io.BytesIO()
     reference.to_parquet(buffer, index=False)
     metadata = {
@@ -208,7 +221,7 @@ def _write_artifacts(
             "rows_used": training.rows_used,
             "time_range": _time_range(training.frame, config),
         },
-        "reference": {"file": "reference.parquet", "rows": len(reference)},
+        "reference": {"file": "reference.parquet", "rows": len(reference), **reference_columns},
         "versions": _versions(),
         "training": clock.elapsed(),
     }
