@@ -1,75 +1,89 @@
 """Structured logs: one JSON object per line on stderr, for the access log and the server's own messages.
 
-Formatting and writing happen on a background thread (logging's QueueHandler/QueueListener): a request
-only puts a record on a queue, so a slow terminal or log collector never slows the API down.
+Requests only queue their access entry; a background thread formats and writes the lines in batches
+(`writer.BackgroundWriter`), so a slow terminal or log collector never slows the API down. The server's
+messages (ours and uvicorn's) go through the standard `logging` module into the same queue.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import queue
 import sys
 import time
-from logging.handlers import QueueHandler, QueueListener
 from typing import Any
+
+from .writer import BackgroundWriter
 
 ACCESS_LOGGER = f"{__package__.split('.')[0]}.access"
 SERVER_LOGGER = f"{__package__.split('.')[0]}.api"
-# Loggers whose records go through the queue: ours and the web server's.
-LOGGERS = (ACCESS_LOGGER, SERVER_LOGGER, "uvicorn", "uvicorn.error")
+# Loggers whose records go to the JSON output: ours and the web server's.
+LOGGERS = (SERVER_LOGGER, "uvicorn", "uvicorn.error")
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}
 
-_listener: QueueListener | None = None
-
-
-class JsonFormatter(logging.Formatter):
-    """`{"time", "level", "logger", "message", ...extra fields}` per record."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+_writer: BackgroundWriter | None = None
 
 
 def configure_logging(level: int = logging.INFO) -> None:
-    """Route our loggers and uvicorn's through one queue to a JSON handler on stderr (once per process)."""
-    global _listener
-    if _listener is not None:
+    """Send our loggers and uvicorn's to the JSON writer on stderr (once per process)."""
+    global _writer
+    if _writer is not None:
         return
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    output = logging.StreamHandler(sys.stderr)
-    output.setFormatter(JsonFormatter())
-    _listener = QueueListener(records, output, respect_handler_level=False)
-    _listener.start()
-    enqueue = _DeferredQueueHandler(records)
+    _writer = BackgroundWriter(_write_lines, name="json-log")
+    _writer.start()
+    handler = _QueueingHandler()
     for name in LOGGERS:
         logger = logging.getLogger(name)
-        logger.handlers = [enqueue]
+        logger.handlers = [handler]
         logger.setLevel(level)
         logger.propagate = False
 
 
 def stop_logging() -> None:
     """Write out what is queued (at shutdown)."""
-    global _listener
-    if _listener is not None:
-        _listener.stop()
-        _listener = None
+    global _writer
+    if _writer is not None:
+        _writer.close()
+        _writer = None
 
 
-class _DeferredQueueHandler(QueueHandler):
-    """Puts the record on the queue as it is: the JSON is built on the listener's thread."""
+def access(entry: dict[str, Any]) -> None:
+    """Queue one access log entry (the request path's only logging cost)."""
+    if _writer is not None:
+        _writer.put((time.time(), entry))
 
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        return record
+
+def _write_lines(items: list[Any]) -> None:
+    lines = [_format(item) for item in items]
+    sys.stderr.write("".join(lines))
+    sys.stderr.flush()
+
+
+def _format(item: Any) -> str:
+    if isinstance(item, logging.LogRecord):
+        entry: dict[str, Any] = {
+            "time": _timestamp(item.created),
+            "level": item.levelname.lower(),
+            "logger": item.name,
+            "message": item.getMessage(),
+        }
+        entry.update({k: v for k, v in vars(item).items() if k not in _STANDARD and not k.startswith("_")})
+        if item.exc_info:
+            entry["exception"] = logging.Formatter().formatException(item.exc_info)
+    else:
+        created, fields = item
+        entry = {"time": _timestamp(created), "level": "info", "logger": ACCESS_LOGGER, "message": "request"}
+        entry.update(fields)
+    return json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+
+
+def _timestamp(created: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int(created % 1 * 1000):03d}Z"
+
+
+class _QueueingHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        if _writer is not None:
+            _writer.put(record)
+        else:  # after shutdown: write at once
+            _write_lines([record])

@@ -24,12 +24,13 @@ from ..errors import UserError
 from ..scoring import read_metadata
 from .access_log import SERVER_LOGGER, configure_logging, stop_logging
 from .deps import require_api_key
+from .fast_lane import FastLane
 from .metrics import Metrics
 from .middleware import BodyTooLarge, RequestMiddleware
 from .routes import health, metrics, model, predict
 from .schemas import ErrorResponse, build_schemas
 from .settings import ApiSettings, check_can_start, load_settings
-from .state import ServingState
+from .state import NotScorable, ServingState
 
 logger = logging.getLogger(SERVER_LOGGER)
 
@@ -73,6 +74,8 @@ def create_app(config: Config | None = None, settings: ApiSettings | None = None
     app.include_router(model.router, **protected)
     app.include_router(predict.build_router(schemas), **protected)
     _add_error_handlers(app)
+    # Added last = outermost: every request gets its id, size limit, log line and metrics first.
+    app.add_middleware(FastLane, fastapi_app=app, endpoints=predict.ENDPOINTS)
     app.add_middleware(RequestMiddleware, metrics=serving.metrics, max_body_bytes=settings.max_body_bytes)
     return app
 
@@ -102,6 +105,17 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": [_error_item(item) for item in error.errors()]}, status_code=422)
+
+    @app.exception_handler(NotScorable)
+    async def not_scorable(request: Request, error: NotScorable) -> JSONResponse:
+        message = (
+            "the model's output for this record is not a finite number; are its values far outside the data?"
+        )
+        items = [
+            {"loc": ("body", "records", index), "msg": message, "type": "not_scorable"}
+            for index in error.indices
+        ]
+        return JSONResponse({"detail": [_error_item(item) for item in items]}, status_code=422)
 
     @app.exception_handler(BodyTooLarge)
     async def too_large(request: Request, error: BodyTooLarge) -> JSONResponse:

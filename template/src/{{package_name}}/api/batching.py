@@ -77,15 +77,27 @@ class MicroBatcher(Generic[Item, Result]):
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     async def submit(self, items: Sequence[Item]) -> list[Result]:
+        """The results for `items`, in order. More than max_records items are scored in several calls, so
+        that one large request cannot hold the model thread (and, for C code that keeps the interpreter
+        lock, the whole server) for long while other requests wait."""
         if self._task is None or self._task.done():
             raise RuntimeError(f"the {self.name} batcher is not running")
+        size = self.max_records
+        if len(items) <= size:
+            return await self._enqueue(items)
+        parts = await asyncio.gather(
+            *(self._enqueue(items[i : i + size]) for i in range(0, len(items), size))
+        )
+        return [result for part in parts for result in part]
+
+    def _enqueue(self, items: Sequence[Item]) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
         self._jobs.append(_Job(items, future))
         self._queued += len(items)
         self._work.set()
         if self._queued >= self._target:
             self._enough.set()
-        return await future
+        return future
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -117,7 +129,7 @@ class MicroBatcher(Generic[Item, Result]):
                     job.future.set_result(result)
 
     def _take(self) -> list[_Job[Item]]:
-        """Whole requests, oldest first, up to max_records records (a larger request goes alone)."""
+        """Whole jobs, oldest first, up to max_records records."""
         batch: list[_Job[Item]] = []
         records = 0
         while self._jobs:

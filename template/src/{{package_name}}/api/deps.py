@@ -1,9 +1,11 @@
-"""Dependencies of the routes, as `Annotated` types: settings, the serving state, the API key check, the
-request id and the validated records."""
+"""Dependencies of the routes, as `Annotated` types: the serving state (which holds the settings), the API
+key check and readiness; and `scoring_call`, the same checks plus the validated records for the
+prediction endpoints, as one plain call."""
 
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Security
@@ -27,21 +29,20 @@ async def get_state(request: Request) -> ServingState:
     return request.app.state.serving
 
 
-async def get_settings(request: Request) -> ApiSettings:
-    return request.app.state.serving.settings
-
-
 State = Annotated[ServingState, Depends(get_state)]
-Settings = Annotated[ApiSettings, Depends(get_settings)]
 
 
 async def require_api_key(
-    settings: Settings, api_key: Annotated[str | None, Security(_api_key_header)]
+    request: Request, api_key: Annotated[str | None, Security(_api_key_header)]
 ) -> None:
+    check_api_key(request.app.state.serving.settings, api_key)
+
+
+def check_api_key(settings: ApiSettings, api_key: str | None) -> None:
     """Constant-time comparison, so the answer time does not reveal how much of a guessed key was right."""
-    expected = settings.api_key
     if not settings.auth_enabled:
         return
+    expected = settings.api_key
     if not api_key or not expected or not hmac.compare_digest(api_key.encode(), expected.encode()):
         raise HTTPException(
             status_code=401,
@@ -50,7 +51,7 @@ async def require_api_key(
         )
 
 
-async def ready_state(state: State) -> ServingState:
+def check_ready(state: ServingState) -> ServingState:
     if not state.ready:
         raise HTTPException(
             503, detail=f"the model is not ready: {state.reason}", headers={"Retry-After": "30"}
@@ -58,17 +59,29 @@ async def ready_state(state: State) -> ServingState:
     return state
 
 
-async def request_id(request: Request) -> str:
-    return request.state.request_id
+async def ready_state(request: Request) -> ServingState:
+    return check_ready(request.app.state.serving)
 
 
 Ready = Annotated[ServingState, Depends(ready_state)]
-RequestId = Annotated[str, Depends(request_id)]
 
 
-async def read_records(request: Request, state: Ready) -> list[dict[str, Any]]:
-    """The body, checked against the record model in one pass over the raw bytes (pydantic parses the JSON
-    itself, which is several times cheaper than json.loads followed by validation)."""
+@dataclass
+class ScoringCall:
+    """What a prediction route works with: the ready state, the validated records, the request id."""
+
+    state: ServingState
+    records: list[dict[str, Any]]
+    request_id: str
+
+
+async def scoring_call(request: Request) -> ScoringCall:
+    """Everything a prediction route checks, in one call: the API key, readiness, the content type and the
+    body against the record model. The body is parsed and validated by pydantic in one pass over the raw
+    bytes, several times cheaper than json.loads followed by validation."""
+    state: ServingState = request.app.state.serving
+    check_api_key(state.settings, request.headers.get(API_KEY_HEADER))
+    check_ready(state)
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
@@ -83,7 +96,4 @@ async def read_records(request: Request, state: Ready) -> list[dict[str, Any]]:
         raise RequestValidationError(
             [{**item, "loc": ("body", *item["loc"])} for item in error.errors(include_url=False)]
         ) from None
-    return schemas.records(parsed)
-
-
-Records = Annotated[list[dict[str, Any]], Depends(read_records)]
+    return ScoringCall(state, schemas.records(parsed), request.state.request_id)

@@ -5,18 +5,16 @@ task and a stream per request.)"""
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 import uuid
 from typing import Any
 
-from .access_log import ACCESS_LOGGER
+from .access_log import access
 from .metrics import Metrics
 
 REQUEST_ID_HEADER = b"x-request-id"
 _SAFE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
-access_logger = logging.getLogger(ACCESS_LOGGER)
 
 
 class BodyTooLarge(Exception):
@@ -77,9 +75,8 @@ class RequestMiddleware:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
             self.metrics.observe_request(scope["method"], path, status, seconds)
-            access_logger.info(
-                "request",
-                extra={
+            access(
+                {
                     "request_id": request_id,
                     "method": scope["method"],
                     "path": scope["path"],
@@ -87,7 +84,7 @@ class RequestMiddleware:
                     "status": status,
                     "duration_ms": round(seconds * 1000, 3),
                     "client": scope["client"][0] if scope.get("client") else None,
-                },
+                }
             )
 
 

@@ -8,9 +8,9 @@ One JSON object per scored record, one file per server process under logs/predic
 
 `prediction_probability` means what it means in models/reference.parquet: the positive class's probability
 (binary) or the highest probability (multiclass), so live traffic and the training reference compare directly.
-Entries are queued by the request and written by a background thread. A file is closed at
+Entries are queued by the request and written in batches by a background thread. A file is closed at
 `max_bytes` and a new one begun; beyond `max_files` files the oldest are deleted. If the writer falls
-behind by `capacity` entries, new entries are dropped and counted rather than slowing the API down.
+behind by `capacity` requests, new entries are dropped and counted rather than slowing the API down.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
-import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+from .writer import BackgroundWriter
 
 logger = logging.getLogger(f"{__package__.split('.')[0]}.api")
 SUFFIX = ".jsonl"
@@ -44,25 +44,26 @@ class PredictionLog:
         self.max_bytes = max_bytes
         self.max_files = max_files
         self.positive_class = positive_class
-        self.on_drop = on_drop
-        self._queue: queue.Queue[tuple | None] = queue.Queue(maxsize=capacity)
-        self._thread: threading.Thread | None = None
+        self._writer = BackgroundWriter(
+            self._write,
+            name="prediction-log",
+            capacity=capacity,
+            on_drop=on_drop,
+            on_error=lambda error: logger.error("could not write the prediction log: %s", error),
+        )
         self._file: Any = None
-        self._path: Path | None = None
         self._size = 0
 
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._thread = threading.Thread(target=self._write_loop, name="prediction-log", daemon=True)
-        self._thread.start()
+        self._writer.start()
 
     def stop(self) -> None:
         """Write out everything queued, then close the file."""
-        if self._thread is None:
-            return
-        self._queue.put(None)
-        self._thread.join(timeout=30)
-        self._thread = None
+        self._writer.close()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
     def add(
         self,
@@ -73,34 +74,18 @@ class PredictionLog:
         probabilities: Sequence[dict[str, float]] | None,
     ) -> None:
         """Queue the entries of one request (cheap: serialising happens on the writer thread)."""
-        stamp = datetime.now(UTC)
-        try:
-            self._queue.put_nowait((stamp, request_id, model_version, records, labels, probabilities))
-        except queue.Full:
-            if self.on_drop is not None:
-                self.on_drop(len(records))
+        item = (datetime.now(UTC), request_id, model_version, records, labels, probabilities)
+        self._writer.put(item, weight=len(records))
 
     # Writer thread ------------------------------------------------------------------------------------------
 
-    def _write_loop(self) -> None:
-        stopping = False
-        while not stopping:
-            batch = [self._queue.get()]
-            while len(batch) < 1000:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            if None in batch:
-                stopping = True
-                batch = [item for item in batch if item is not None]
-            try:
-                self._write([line for item in batch for line in self._lines(*item)])
-            except Exception:  # a full disk must not end the logging for good
-                logger.exception("could not write the prediction log")
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+    def _write(self, items: list[tuple]) -> None:
+        data = "".join(line for item in items for line in self._lines(*item)).encode("utf-8")
+        if self._file is None or (self._size and self._size + len(data) > self.max_bytes):
+            self._rotate()
+        self._file.write(data)
+        self._file.flush()
+        self._size += len(data)
 
     def _lines(self, stamp, request_id, model_version, records, labels, probabilities) -> list[str]:
         timestamp = stamp.isoformat(timespec="microseconds").replace("+00:00", "Z")
@@ -121,27 +106,17 @@ class PredictionLog:
             lines.append(json.dumps(entry, ensure_ascii=False, default=_plain) + "\n")
         return lines
 
-    def _write(self, lines: list[str]) -> None:
-        if not lines:
-            return
-        data = "".join(lines).encode("utf-8")
-        if self._file is None or (self._size and self._size + len(data) > self.max_bytes):
-            self._rotate()
-        self._file.write(data)
-        self._file.flush()
-        self._size += len(data)
-
     def _rotate(self) -> None:
         if self._file is not None:
             self._file.close()
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%S.%fZ")
-        self._path = self.directory / f"{stamp}-{os.getpid()}{SUFFIX}"
-        self._file = self._path.open("ab")
+        path = self.directory / f"{stamp}-{os.getpid()}{SUFFIX}"
+        self._file = path.open("ab")
         self._size = 0
         # Names start with the UTC time they were begun: sorted by name is oldest first, across processes.
         files = sorted(self.directory.glob(f"*{SUFFIX}"))
         for old in files[: max(0, len(files) - self.max_files)]:
-            if old != self._path:
+            if old != path:
                 old.unlink(missing_ok=True)
 
 

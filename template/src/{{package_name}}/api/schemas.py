@@ -24,8 +24,10 @@ from pydantic import (
 )
 
 STRICT = ConfigDict(extra="forbid")
-# pandas (and so the Pipeline) represents dates in this range only.
-EARLIEST, LATEST = datetime(1678, 1, 1), datetime(2261, 12, 31, 23, 59, 59)
+# pandas (and so the Pipeline) represents dates within these years only; the pattern says the same in the
+# OpenAPI schema, so clients and schema-driven test tools know it.
+FIRST_YEAR, LAST_YEAR = 1678, 2261
+YEAR_PATTERN = r"^(1(6(7[89]|[89][0-9])|[7-9][0-9]{2})|2([01][0-9]{2}|2([0-5][0-9]|6[01])))-"
 
 
 def _text_only(value: Any) -> Any:
@@ -37,9 +39,8 @@ def _text_only(value: Any) -> Any:
 
 
 def _in_pandas_range(value: datetime) -> datetime:
-    naive = value.replace(tzinfo=None)
-    if not EARLIEST <= naive <= LATEST:
-        raise ValueError(f"dates must lie between {EARLIEST.date()} and {LATEST.date()}")
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"dates must lie between the years {FIRST_YEAR} and {LAST_YEAR}")
     return value
 
 
@@ -50,7 +51,12 @@ Timestamp = Annotated[
     BeforeValidator(_text_only),
     AfterValidator(_in_pandas_range),
     WithJsonSchema(
-        {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+        {
+            "anyOf": [
+                {"type": "string", "format": "date", "pattern": YEAR_PATTERN},
+                {"type": "string", "format": "date-time", "pattern": YEAR_PATTERN},
+            ]
+        }
     ),
 ]
 KIND_TYPES: dict[str, Any] = {"numeric": Number, "categorical": Category, "datetime": Timestamp}

@@ -5,9 +5,13 @@ process up and not ready, with the reason."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from ..config import Config
 from ..scoring import Predictions, Scorer, TrainedModel, load_trained, read_metadata
@@ -17,6 +21,18 @@ from .prediction_log import PredictionLog
 from .settings import ApiSettings, prediction_log_dir
 
 logger = logging.getLogger(f"{__package__.split('.')[0]}.api")
+# SHAP's tree algorithm costs about a millisecond per record and keeps the interpreter lock while it runs:
+# explanation batches stay small so that other requests are not held up for long.
+EXPLAIN_BATCH_RECORDS = 32
+
+
+class NotScorable(Exception):
+    """The model's output for some records is not a finite number (inputs far outside the training data
+    can overflow a linear model): those records get a 422 rather than a NaN in the JSON."""
+
+    def __init__(self, indices: list[int]) -> None:
+        super().__init__(f"records {indices}: the model's output is not a finite number")
+        self.indices = indices
 
 
 @dataclass
@@ -55,6 +71,11 @@ class ServingState:
     async def start(self) -> None:
         """Load in a worker thread (the loop stays responsive), then start the batchers and the log."""
         await asyncio.get_running_loop().run_in_executor(None, self.load)
+        # The libraries and the model are some 250,000 objects that live as long as the process; a full
+        # garbage collection over them takes ~150 ms, a stall every request in flight would feel. Freezing
+        # them leaves them out of every collection from now on.
+        gc.collect()
+        gc.freeze()
         if not self.ready:
             return
         self.prediction_log = PredictionLog(
@@ -65,10 +86,11 @@ class ServingState:
             on_drop=self.metrics.prediction_log_dropped.inc,
         )
         self.prediction_log.start()
-        wait = self.settings.batch_wait_ms / 1000
-        self._batchers["predict"] = self._batcher("predict", self._predict_batch, wait)
+        wait, most = self.settings.batch_wait_ms / 1000, self.settings.batch_max_records
+        self._batchers["predict"] = self._batcher("predict", self._predict_batch, wait, most)
         if self.explainer is not None:
-            self._batchers["explain"] = self._batcher("explain", self._explain_batch, wait)
+            most = min(most, EXPLAIN_BATCH_RECORDS)
+            self._batchers["explain"] = self._batcher("explain", self._explain_batch, wait, most)
         for batcher in self._batchers.values():
             batcher.start()
 
@@ -118,10 +140,10 @@ class ServingState:
             self.explain_reason = f"explanations are unavailable: {error}"
             logger.error("explainer not built: %s", error)
 
-    def _batcher(self, name: str, process: Any, wait: float) -> MicroBatcher:
+    def _batcher(self, name: str, process: Any, wait: float, max_records: int) -> MicroBatcher:
         batcher = MicroBatcher(
             process,
-            max_records=self.settings.batch_max_records,
+            max_records=max_records,
             max_wait=wait,
             name=name,
             thread_initializer=_one_thread_per_call,
@@ -133,6 +155,7 @@ class ServingState:
 
     async def predict(self, records: list[dict[str, Any]], request_id: str) -> Scored:
         rows = await self._batchers["predict"].submit(records)
+        _check_finite([row is not None for row in rows])
         labels = [label for label, _ in rows]
         probabilities = [classes for _, classes in rows] if self.trained.is_classification else None
         if self.prediction_log is not None:
@@ -140,24 +163,43 @@ class ServingState:
         return Scored(labels, probabilities)
 
     async def explain(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return await self._batchers["explain"].submit(records)
+        explanations = await self._batchers["explain"].submit(records)
+        _check_finite(
+            [
+                math.isfinite(answer["base_value"])
+                and all(map(math.isfinite, answer["contributions"].values()))
+                for answer in explanations
+            ]
+        )
+        return explanations
 
-    def _predict_batch(self, records: list[dict[str, Any]]) -> list[tuple[Any, dict[str, float] | None]]:
-        """Worker thread: one model call for the records of many requests."""
+    def _predict_batch(
+        self, records: list[dict[str, Any]]
+    ) -> list[tuple[Any, dict[str, float] | None] | None]:
+        """Worker thread: one model call for the records of many requests. Per record (prediction,
+        probabilities), or None when the model's output is not finite."""
         predictions: Predictions = self.scorer.predict_records(records)
         self.metrics.count_unseen(self.scorer.unseen_categories(records))
-        self.metrics.count_predictions(predictions.labels)
+        labels = predictions.labels
         if predictions.probabilities is None:
-            return [(label, None) for label in predictions.labels]
-        keys = [str(label) for label in self.trained.classes]
-        return [
-            (label, dict(zip(keys, row, strict=True)))
-            for label, row in zip(predictions.labels, predictions.probabilities.tolist(), strict=True)
-        ]
+            rows: list[dict[str, float] | None] = [None] * len(labels)
+            finite = [math.isfinite(value) for value in labels]
+        else:
+            keys = [str(label) for label in self.trained.classes]
+            rows = [dict(zip(keys, row, strict=True)) for row in predictions.probabilities.tolist()]
+            finite = np.isfinite(predictions.probabilities).all(axis=1).tolist()
+        self.metrics.count_predictions([label for label, ok in zip(labels, finite, strict=True) if ok])
+        return [(label, row) if ok else None for label, row, ok in zip(labels, rows, finite, strict=True)]
 
     def _explain_batch(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         self.metrics.count_unseen(self.scorer.unseen_categories(records))
         return self.explainer.explain(self.scorer.frame(records))
+
+
+def _check_finite(finite: list[bool]) -> None:
+    bad = [index for index, ok in enumerate(finite) if not ok]
+    if bad:
+        raise NotScorable(bad)
 
 
 def _one_thread_per_call() -> None:
