@@ -1,4 +1,4 @@
-"""Command line: `<project-slug> audit|train` (also `python -m <package>`).
+"""Command line: `<project-slug> audit|train|predict|serve` (also `python -m <package>`).
 
 Exit codes: 0 done, 1 the quality gate failed, 2 bad input (one line on stderr says what and what to do).
 Heavy libraries are imported by the commands, not here, so `--help` answers at once.
@@ -37,6 +37,27 @@ def _train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _predict(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .config import load_config
+    from .scoring import score_file
+
+    summary = score_file(load_config(args.config), Path(args.input), Path(args.output))
+    print(f"{summary['rows']:,} rows scored in {summary['seconds']} s: {summary['output']}")
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .serve import run_server
+
+    if args.workers < 1:
+        raise UserError(f"--workers is {args.workers}; it must be at least 1")
+    run_server(load_config(args.config), host=args.host, port=args.port, workers=args.workers)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     parser.add_argument(
@@ -49,6 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "train", help="cross-validate against a baseline, gate, fit; write the model and its model card"
     ).set_defaults(run=_train)
+    predict = commands.add_parser(
+        "predict",
+        help="score a CSV or Parquet file in chunks; write the predictions to a CSV or Parquet file",
+    )
+    predict.add_argument("--input", required=True, help="file of records with the model's feature columns")
+    predict.add_argument("--output", required=True, help="where to write the ID columns and predictions")
+    predict.set_defaults(run=_predict)
+    serve = commands.add_parser(
+        "serve", help="run the prediction API (settings: api in configs/project.yaml)"
+    )
+    serve.add_argument("--host", help="address to listen on (default: api.host)")
+    serve.add_argument("--port", type=int, help="port (default: api.port)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes, each with the model (default 1)"
+    )
+    serve.set_defaults(run=_serve)
     return parser
 
 

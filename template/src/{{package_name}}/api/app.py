@@ -1,0 +1,153 @@
+"""The application factory. `uvicorn --factory <package>.api.app:create_app` (what `serve` runs) calls it in
+every worker process; the model is loaded in the lifespan, once per process.
+
+Everything a request can get wrong is answered 4xx with a reason; an unexpected failure is a JSON 500 with
+the request id (and a log line with the traceback), never an HTML page or a dropped connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
+
+from .. import __version__
+from ..config import Config, load_config
+from ..contract import load_contract
+from ..errors import UserError
+from ..scoring import read_metadata
+from .access_log import SERVER_LOGGER, configure_logging, stop_logging
+from .deps import require_api_key
+from .fast_lane import FastLane
+from .metrics import Metrics
+from .middleware import BodyTooLarge, RequestMiddleware
+from .routes import health, metrics, model, predict
+from .schemas import ErrorResponse, build_schemas
+from .settings import ApiSettings, check_can_start, load_settings
+from .state import NotScorable, ServingState
+
+logger = logging.getLogger(SERVER_LOGGER)
+
+
+def create_app(config: Config | None = None, settings: ApiSettings | None = None) -> FastAPI:
+    """Build the app for the project's config; refuses (UserError) when auth is on without a key."""
+    configure_logging()
+    config = config or load_config()
+    settings = settings or load_settings(config)
+    check_can_start(settings)
+    metadata = _metadata_or_none(config)
+    features, problem_type, classes = _request_features(config, metadata)
+    schemas = build_schemas(features, problem_type, classes, settings.max_records)
+    serving = ServingState(config=config, settings=settings, metrics=Metrics(), metadata=metadata)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await serving.start()
+        try:
+            yield
+        finally:
+            await serving.stop()
+            stop_logging()
+
+    app = FastAPI(
+        title=f"{config.project_name} API",
+        version=__version__,
+        description=f"Predictions and explanations for {config.client or config.project_name}.",
+        lifespan=lifespan,
+    )
+    app.state.serving = serving
+    app.state.schemas = schemas
+    protected: dict[str, Any] = {}
+    if settings.auth_enabled:
+        protected = {
+            "dependencies": [Depends(require_api_key)],
+            "responses": {401: {"model": ErrorResponse, "description": "missing or wrong API key"}},
+        }
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.include_router(model.router, **protected)
+    app.include_router(predict.build_router(schemas), **protected)
+    _add_error_handlers(app)
+    # Added last = outermost: every request gets its id, size limit, log line and metrics first.
+    app.add_middleware(FastLane, fastapi_app=app, endpoints=predict.ENDPOINTS)
+    app.add_middleware(RequestMiddleware, metrics=serving.metrics, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+def _metadata_or_none(config: Config) -> dict[str, Any] | None:
+    try:
+        return read_metadata(config)
+    except UserError:
+        return None  # the state reports it: not ready, with the reason
+
+
+def _request_features(config: Config, metadata: dict[str, Any] | None) -> tuple[list[dict], str, list]:
+    """The features of the model's own contract (metadata.json); without a model, those of the current
+    data contract, so the documentation still shows what the API will take."""
+    if metadata is not None:
+        features = [feature for feature in metadata["features"] if not feature.get("derived")]
+        return features, metadata.get("problem_type", config.problem_type), metadata.get("classes") or []
+    try:
+        contract = load_contract(config.schema_path) or {"columns": []}
+    except UserError:
+        contract = {"columns": []}
+    features = [c for c in contract["columns"] if c.get("role") == "feature" and not c.get("derived")]
+    return features, config.problem_type, []
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": [_error_item(item) for item in error.errors()]}, status_code=422)
+
+    @app.exception_handler(NotScorable)
+    async def not_scorable(request: Request, error: NotScorable) -> JSONResponse:
+        message = (
+            "the model's output for this record is not a finite number; are its values far outside the data?"
+        )
+        items = [
+            {"loc": ("body", "records", index), "msg": message, "type": "not_scorable"}
+            for index in error.indices
+        ]
+        return JSONResponse({"detail": [_error_item(item) for item in items]}, status_code=422)
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, error: BodyTooLarge) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=413)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, error: ClientDisconnect) -> Response:
+        return Response(status_code=499)  # nobody reads it; the access log shows the client left
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        request_id = request.scope.get("state", {}).get("request_id")
+        logger.error("unhandled error", exc_info=error, extra={"request_id": request_id})
+        return JSONResponse(
+            {"detail": f"internal error; quote request id {request_id} when reporting it"}, status_code=500
+        )
+
+
+def _error_item(item: dict[str, Any]) -> dict[str, Any]:
+    """`loc`, `msg` and `type` as FastAPI gives them, plus `field` in a readable form and a clearer message
+    for a null where the feature may not be missing."""
+    loc = [part for part in item.get("loc", ()) if isinstance(part, str | int)]
+    path = loc[1:] if loc[:1] == ["body"] else loc
+    field = (
+        "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".") or "body"
+    )
+    message = str(item.get("msg", "invalid"))
+    if item.get("input", ...) is None and item.get("type", "").endswith("_type"):
+        message = "must not be null: this feature had no missing values in training"
+    return {
+        "loc": loc,
+        "field": field,
+        "msg": f"{field}: {message}",
+        "type": str(item.get("type", "invalid")),
+    }

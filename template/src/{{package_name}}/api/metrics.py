@@ -1,0 +1,154 @@
+"""Prometheus metrics: requests and latency per route, predictions, unseen categories, batching, the model.
+
+With several worker processes (`serve --workers N`) each process writes its values to files in
+$PROMETHEUS_MULTIPROC_DIR (set by `serve`) and /metrics adds them up, so a scrape sees the whole server
+whichever worker answers it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+disable_created_metrics()  # the *_created series only add noise to every scrape
+
+
+class Metrics:
+    """The service's metrics, in a registry of its own (one per app)."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        registry = self.registry
+        self.requests = Counter(
+            "http_requests",
+            "HTTP requests by route and status",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "Time from request to the end of the response, by route",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.predicted_classes = Counter(
+            "predictions",
+            "Predictions by predicted class (classification)",
+            ["predicted_class"],
+            registry=registry,
+        )
+        self.predicted_values: Histogram | None = None  # regression: made once the model's range is known
+        self.unseen = Counter(
+            "unseen_categories",
+            "Categorical values never seen in training (accepted; the model ignores them)",
+            ["feature"],
+            registry=registry,
+        )
+        self.batch_records = Histogram(
+            "batch_records",
+            "Records per model call (micro-batching)",
+            ["endpoint"],
+            buckets=BATCH_BUCKETS,
+            registry=registry,
+        )
+        self.batch_requests = Histogram(
+            "batch_requests",
+            "Requests per model call",
+            ["endpoint"],
+            buckets=BATCH_BUCKETS,
+            registry=registry,
+        )
+        self.model_info = Gauge(
+            "model_info",
+            "The model being served (value 1)",
+            ["model_version", "problem_type", "model_family"],
+            registry=registry,
+            multiprocess_mode="max",
+        )
+        self.model_ready = Gauge(
+            "model_ready",
+            "1 when the model is loaded and verified",
+            registry=registry,
+            multiprocess_mode="min",
+        )
+        self.prediction_log_dropped = Counter(
+            "prediction_log_dropped",
+            "Prediction log entries dropped because the writer fell behind",
+            registry=registry,
+        )
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, str(status))
+        children = self._children.get(key)
+        if children is None:
+            children = (self.requests.labels(*key), self.latency.labels(method, route))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def set_model(self, version: str, problem_type: str, family: str, ready: bool) -> None:
+        self.model_info.labels(version, problem_type, family).set(1)
+        self.model_ready.set(1 if ready else 0)
+
+    def use_value_buckets(self, reference_predictions: Iterable[float] | None) -> None:
+        """Regression: a histogram of predicted values, with buckets at the deciles of the out-of-fold
+        predictions made in training, so that a shift of the predictions shows at a glance."""
+        buckets: tuple[float, ...] = Histogram.DEFAULT_BUCKETS
+        values = sorted(reference_predictions or ())
+        if len(values) >= 20:
+            deciles = {_round(values[int(len(values) * q / 10)]) for q in range(1, 10)}
+            buckets = (*sorted(deciles), float("inf"))
+        self.predicted_values = Histogram(
+            "predicted_value", "Predicted values (regression)", buckets=buckets, registry=self.registry
+        )
+
+    def count_predictions(self, labels: list[Any]) -> None:
+        if self.predicted_values is not None:
+            for value in labels:
+                self.predicted_values.observe(value)
+            return
+        counts: dict[Any, int] = {}
+        for label in labels:
+            counts[label] = counts.get(label, 0) + 1
+        for label, count in counts.items():
+            self.predicted_classes.labels(str(label)).inc(count)
+
+    def count_unseen(self, counts: dict[str, int]) -> None:
+        for feature, count in counts.items():
+            self.unseen.labels(feature).inc(count)
+
+    def observe_batch(self, endpoint: str, requests: int, records: int) -> None:
+        self.batch_requests.labels(endpoint).observe(requests)
+        self.batch_records.labels(endpoint).observe(records)
+
+    def render(self) -> bytes:
+        if os.environ.get(MULTIPROCESS_ENV):
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)
+
+
+def _round(value: float) -> float:
+    """Three significant digits: bucket bounds that read well."""
+    return float(f"{value:.3g}")

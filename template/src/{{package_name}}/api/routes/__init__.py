@@ -1,0 +1,1 @@
+"""One module per resource: health and readiness, the model, predictions and explanations, metrics."""

@@ -1,0 +1,102 @@
+"""Predictions and their explanations: validated records in, batched scoring, JSON out.
+
+The request model comes from the data contract, so the routes are built per app (`build_router`). The
+endpoints take the request and return the response themselves (the checks they need are one call,
+`deps.scoring_call`), which lets the fast lane serve them without FastAPI's routing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+
+from ..deps import scoring_call
+from ..schemas import ErrorResponse, Schemas, ValidationErrorResponse
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorResponse, "description": "request body too large"},
+    415: {"model": ErrorResponse, "description": "not JSON"},
+    422: {"model": ValidationErrorResponse, "description": "invalid records: each error names the field"},
+    503: {"model": ErrorResponse, "description": "the model is not ready"},
+}
+
+
+async def predict_endpoint(request: Request) -> Response:
+    """Predictions for 1 to api.max_records records; classifiers add each class's probability."""
+    call = await scoring_call(request)
+    scored = await call.state.predict(call.records, call.request_id)
+    answer: dict[str, Any] = {"predictions": scored.labels, "model_version": call.state.version}
+    if scored.probabilities is not None:
+        answer["probabilities"] = scored.probabilities
+    return json_response(answer)
+
+
+async def explain_endpoint(request: Request) -> Response:
+    """Per record: the prediction, and each original feature's contribution (SHAP values) to the model
+    output on the stated scale; base_value + sum of contributions = that output."""
+    call = await scoring_call(request)
+    if call.state.explainer is None:
+        raise HTTPException(503, detail=call.state.explain_reason or "explanations are unavailable")
+    explanations = await call.state.explain(call.records)
+    return json_response({"explanations": explanations, "model_version": call.state.version})
+
+
+# The hot routes: the fast lane (`fast_lane.FastLane`) calls these endpoints directly under load; the
+# FastAPI routes below call the same functions and give them their OpenAPI documentation.
+ENDPOINTS = {("POST", "/v1/predict"): predict_endpoint, ("POST", "/v1/explain"): explain_endpoint}
+
+
+def build_router(schemas: Schemas) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["predictions"])
+    body = request_body(schemas)
+
+    @router.post("/predict", response_model=schemas.predict_response, openapi_extra=body, responses=ERRORS)
+    async def predict(request: Request) -> Response:
+        return await predict_endpoint(request)
+
+    @router.post("/explain", response_model=schemas.explain_response, openapi_extra=body, responses=ERRORS)
+    async def explain(request: Request) -> Response:
+        return await explain_endpoint(request)
+
+    predict.__doc__, explain.__doc__ = predict_endpoint.__doc__, explain_endpoint.__doc__
+    return router
+
+
+def request_body(schemas: Schemas) -> dict[str, Any]:
+    """The OpenAPI request body: the body is validated from raw bytes (see deps.scoring_call), so FastAPI
+    does not see a body parameter and the schema is declared here, with references resolved in place."""
+    schema = schemas.predict_request.model_json_schema()
+    definitions = schema.pop("$defs", {})
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _resolve(schema, definitions)}},
+        }
+    }
+
+
+def _resolve(node: Any, definitions: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        reference = node.get("$ref", "")
+        if reference.startswith("#/$defs/"):
+            return _resolve(definitions[reference.removeprefix("#/$defs/")], definitions)
+        return {key: _resolve(value, definitions) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_resolve(item, definitions) for item in node]
+    return node
+
+
+def json_response(payload: dict[str, Any]) -> Response:
+    """Plain json.dumps of plain Python values: no response-model validation on the hot path."""
+    return Response(json.dumps(payload, default=_plain, separators=(",", ":")), media_type="application/json")
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):  # NumPy scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

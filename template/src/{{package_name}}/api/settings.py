@@ -1,0 +1,89 @@
+"""The API's settings: the `api:` section of configs/project.yaml, with defaults, checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import AUTH_MODES, Config
+from ..errors import UserError
+
+API_KEY_ENV = "API_KEY"
+API_KEY_HEADER = "X-API-Key"
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    auth: str = "api_key"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_records: int = 1000  # records per request
+    max_body_bytes: int = 4 * 1024 * 1024  # larger request bodies get 413 before they are read
+    # Micro-batching: concurrent requests are scored together in one model call of at most this many
+    # records; the first request of a batch waits at most batch_wait_ms for others to join it.
+    batch_max_records: int = 256
+    batch_wait_ms: float = 2.0
+    prediction_log_max_bytes: int = 50 * 1024 * 1024  # a log file is closed and a new one started
+    prediction_log_max_files: int = 20  # older files are deleted
+    api_key: str | None = None  # from the environment, never from a file
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.auth == "api_key"
+
+
+def load_settings(config: Config) -> ApiSettings:
+    """Settings from `config.api`; unknown keys are an error, so a typo does not silently fall back."""
+    raw: dict[str, Any] = dict(config.api)
+    defaults = ApiSettings()
+    known = {name for name in ApiSettings.__dataclass_fields__ if name != "api_key"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise UserError(
+            f"configs/project.yaml: unknown api setting(s) {', '.join(unknown)}; known: {sorted(known)}"
+        )
+    auth = raw.get("auth", defaults.auth)
+    if auth not in AUTH_MODES:
+        raise UserError(f"configs/project.yaml: api.auth is {auth!r}; allowed: {', '.join(AUTH_MODES)}")
+    values: dict[str, Any] = {"auth": auth, "host": str(raw.get("host", defaults.host))}
+    for name, low in (
+        ("port", 0),
+        ("max_records", 1),
+        ("max_body_bytes", 1024),
+        ("batch_max_records", 1),
+        ("prediction_log_max_bytes", 1024),
+        ("prediction_log_max_files", 1),
+    ):
+        values[name] = _number(raw, name, getattr(defaults, name), low, integer=True)
+    values["batch_wait_ms"] = _number(raw, "batch_wait_ms", defaults.batch_wait_ms, 0, integer=False)
+    return ApiSettings(**values, api_key=os.environ.get(API_KEY_ENV) or None)
+
+
+def check_can_start(settings: ApiSettings) -> None:
+    """With auth on, a missing key would lock everybody out (or, worse, let everybody in): refuse."""
+    if settings.auth_enabled and not settings.api_key:
+        raise UserError(
+            f"api.auth is api_key but the environment variable {API_KEY_ENV} is not set; "
+            f"set it to the key clients send in the {API_KEY_HEADER} header "
+            "(or set api.auth: none in configs/project.yaml)"
+        )
+
+
+def prediction_log_dir(config: Config) -> Path:
+    return config.root / "logs" / "predictions"
+
+
+def _number(raw: dict[str, Any], name: str, default: float, low: float, integer: bool) -> Any:
+    value = raw.get(name, default)
+    wanted = "an integer" if integer else "a number"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (integer and not isinstance(value, int))
+    ):
+        raise UserError(f"configs/project.yaml: api.{name} is {value!r}; expected {wanted}")
+    if value < low:
+        raise UserError(f"configs/project.yaml: api.{name} is {value!r}; expected {wanted} of at least {low}")
+    return value
