@@ -45,7 +45,7 @@ format: sync  ## apply ruff's fixes and formatting
 # --vcs-ref HEAD renders the last commit plus any uncommitted changes of this working tree (Copier adds
 # them for a local template), so the demo always shows what is on disk. An absolute source path keeps
 # `copier update` working inside build/demo.
-demo: sync  ## render a project with default answers into build/demo, then audit and train it
+demo: sync  ## render a project with default answers into build/demo: audit, train, then ask its API
 	rm -rf $(DEMO)
 	$(UV) run copier copy --trust --defaults --vcs-ref HEAD $(CURDIR) $(DEMO)
 	$(MAKE) -C $(DEMO) install audit train
@@ -58,7 +58,8 @@ demo: sync  ## render a project with default answers into build/demo, then audit
 	@echo "  metadata         $(DEMO)/models/metadata.json"
 	@echo "  model card       $(DEMO)/reports/model_card.md"
 	@echo "  experiment log   $(DEMO)/reports/experiments.jsonl"
-	@echo "Not part of the demo yet: serving the API, the drift check and the weekly report."
+	$(UV) run python scripts/demo_api.py $(DEMO)
+	@echo "Not part of the demo yet: the drift check and the weekly report."
 
 clean:  ## remove build output and caches
 	rm -rf build .pytest_cache .ruff_cache
