@@ -108,13 +108,13 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(NotScorable)
     async def not_scorable(request: Request, error: NotScorable) -> JSONResponse:
-        message = (
-            "the model's output for this record is not a finite number; are its values far outside the data?"
+        places = (
+            [("body", "records", index) for index in error.indices]
+            if error.indices
+            else [("body", "records")]
         )
-        items = [
-            {"loc": ("body", "records", index), "msg": message, "type": "not_scorable"}
-            for index in error.indices
-        ]
+        items = [{"loc": loc, "msg": error.reason, "type": "not_scorable"} for loc in places]
+        logger.warning("records not scored: %s", error.reason, extra={"request_id": _request_id(request)})
         return JSONResponse({"detail": [_error_item(item) for item in items]}, status_code=422)
 
     @app.exception_handler(BodyTooLarge)
@@ -127,11 +127,15 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        request_id = request.scope.get("state", {}).get("request_id")
+        request_id = _request_id(request)
         logger.error("unhandled error", exc_info=error, extra={"request_id": request_id})
         return JSONResponse(
             {"detail": f"internal error; quote request id {request_id} when reporting it"}, status_code=500
         )
+
+
+def _request_id(request: Request) -> str | None:
+    return request.scope.get("state", {}).get("request_id")
 
 
 def _error_item(item: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ request it does not recognise (another path, a mounted root path) takes the norm
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,15 +22,18 @@ from starlette.responses import Response
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
+@dataclass(frozen=True)
+class RouteLabel:
+    path: str
+
+
 class FastLane:
     def __init__(self, app: Any, *, fastapi_app: FastAPI, endpoints: dict[tuple[str, str], Endpoint]) -> None:
         self.app = app
         self.fastapi_app = fastapi_app
         self.endpoints = endpoints
-        # The documented routes of the same paths: the metrics and the access log label requests by them.
-        self.routes = {
-            path: route for route in fastapi_app.routes if (path := getattr(route, "path", None)) is not None
-        }
+        # What the metrics and the access log label a request with (as a matched route would).
+        self.routes = {path: RouteLabel(path) for _, path in endpoints}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         endpoint = (

@@ -9,8 +9,9 @@ One JSON object per scored record, one file per server process under logs/predic
 `prediction_probability` means what it means in models/reference.parquet: the positive class's probability
 (binary) or the highest probability (multiclass), so live traffic and the training reference compare directly.
 Entries are queued by the request and written in batches by a background thread. A file is closed at
-`max_bytes` and a new one begun; beyond `max_files` files the oldest are deleted. If the writer falls
-behind by `capacity` requests, new entries are dropped and counted rather than slowing the API down.
+`max_bytes` and a new one begun; beyond `max_files` files the oldest are deleted (but not the file another
+worker process is writing to). If the writer falls behind by `capacity` requests, new entries are dropped
+and counted rather than slowing the API down.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,6 +29,7 @@ from .writer import BackgroundWriter
 
 logger = logging.getLogger(f"{__package__.split('.')[0]}.api")
 SUFFIX = ".jsonl"
+ACTIVE_SECONDS = 600
 
 
 class PredictionLog:
@@ -52,6 +55,7 @@ class PredictionLog:
             on_error=lambda error: logger.error("could not write the prediction log: %s", error),
         )
         self._file: Any = None
+        self._path: Path | None = None
         self._size = 0
 
     def start(self) -> None:
@@ -81,7 +85,8 @@ class PredictionLog:
 
     def _write(self, items: list[tuple]) -> None:
         data = "".join(line for item in items for line in self._lines(*item)).encode("utf-8")
-        if self._file is None or (self._size and self._size + len(data) > self.max_bytes):
+        full = self._size and self._size + len(data) > self.max_bytes
+        if self._file is None or full or not self._path.exists():  # (deleted by hand or by another worker)
             self._rotate()
         self._file.write(data)
         self._file.flush()
@@ -110,14 +115,35 @@ class PredictionLog:
         if self._file is not None:
             self._file.close()
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%S.%fZ")
-        path = self.directory / f"{stamp}-{os.getpid()}{SUFFIX}"
-        self._file = path.open("ab")
+        self._path = self.directory / f"{stamp}-{os.getpid()}{SUFFIX}"
+        self._file = self._path.open("ab")
         self._size = 0
+        self._prune()
+
+    def _prune(self) -> None:
+        """Delete the oldest files beyond max_files. Other worker processes write to their newest file:
+        that one is kept while it is in use (changed in the last ACTIVE_SECONDS)."""
         # Names start with the UTC time they were begun: sorted by name is oldest first, across processes.
         files = sorted(self.directory.glob(f"*{SUFFIX}"))
-        for old in files[: max(0, len(files) - self.max_files)]:
-            if old != path:
-                old.unlink(missing_ok=True)
+        newest = {path.stem.rsplit("-", 1)[-1]: path for path in files}
+        now = time.time()
+        in_use = {self._path} | {
+            path for path in newest.values() if _changed_since(path, now - ACTIVE_SECONDS)
+        }
+        excess = len(files) - self.max_files
+        for path in files:
+            if excess <= 0:
+                break
+            if path not in in_use:
+                path.unlink(missing_ok=True)
+                excess -= 1
+
+
+def _changed_since(path: Path, moment: float) -> bool:
+    try:
+        return path.stat().st_mtime > moment
+    except FileNotFoundError:
+        return False
 
 
 def _plain(value: Any) -> Any:

@@ -1,10 +1,11 @@
 """Request and response models. The record model is built from the data contract the model was trained on
 (the features in models/metadata.json), so validation, the OpenAPI schema and the model agree.
 
-Per feature: numeric → a finite number; categorical → text (a category unseen in training is accepted, the
-model ignores it, and it is counted in a metric); datetime → an ISO 8601 date or date-time text. Null only
-where the contract says the column had missing values (and then the field may be left out). Unknown fields
-are refused, so a typo in a field name is an error rather than a silently missing value.
+Per feature: numeric → a finite number of at most 1e15 in size; categorical → text (a category unseen in
+training is accepted, the model ignores it, and it is counted in a metric); datetime → an ISO 8601 date or
+date-time text. Null only where the contract says the column had missing values (and then the field may be
+left out). Unknown fields are refused, so a typo in a field name is an error rather than a silently
+missing value.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ def _in_pandas_range(value: datetime) -> datetime:
     return value
 
 
-Number = Annotated[float, Field(allow_inf_nan=False)]
+# Finite, and not absurdly large: beyond this size scaled values overflow the 32-bit floats a random forest
+# works in, and a linear model's output overflows too. No real feature comes near it.
+LARGEST = 1e15
+Number = Annotated[float, Field(allow_inf_nan=False, ge=-LARGEST, le=LARGEST)]
 Category = Annotated[str, Field(strict=True, max_length=1000)]
 Timestamp = Annotated[
     datetime,

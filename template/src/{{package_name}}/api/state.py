@@ -27,11 +27,13 @@ EXPLAIN_BATCH_RECORDS = 32
 
 
 class NotScorable(Exception):
-    """The model's output for some records is not a finite number (inputs far outside the training data
-    can overflow a linear model): those records get a 422 rather than a NaN in the JSON."""
+    """Valid records the model still cannot score: values so far outside the training data that its
+    output is not a finite number (`indices`), or that the model refuses them (a forest works in 32-bit
+    floats). A 422 with the reason, rather than a 500 or a NaN in the JSON."""
 
-    def __init__(self, indices: list[int]) -> None:
-        super().__init__(f"records {indices}: the model's output is not a finite number")
+    def __init__(self, reason: str, indices: list[int] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
         self.indices = indices
 
 
@@ -154,7 +156,10 @@ class ServingState:
     # Scoring ------------------------------------------------------------------------------------------------
 
     async def predict(self, records: list[dict[str, Any]], request_id: str) -> Scored:
-        rows = await self._batchers["predict"].submit(records)
+        try:
+            rows = await self._batchers["predict"].submit(records)
+        except ValueError as error:  # the model's own input checks (the request alone: see batching)
+            raise NotScorable(f"the model cannot score these records: {error}") from error
         _check_finite([row is not None for row in rows])
         labels = [label for label, _ in rows]
         probabilities = [classes for _, classes in rows] if self.trained.is_classification else None
@@ -163,7 +168,10 @@ class ServingState:
         return Scored(labels, probabilities)
 
     async def explain(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        explanations = await self._batchers["explain"].submit(records)
+        try:
+            explanations = await self._batchers["explain"].submit(records)
+        except ValueError as error:
+            raise NotScorable(f"the model cannot explain these records: {error}") from error
         _check_finite(
             [
                 math.isfinite(answer["base_value"])
@@ -199,7 +207,10 @@ class ServingState:
 def _check_finite(finite: list[bool]) -> None:
     bad = [index for index, ok in enumerate(finite) if not ok]
     if bad:
-        raise NotScorable(bad)
+        reason = (
+            "the model's output for this record is not a finite number; are its values far outside the data?"
+        )
+        raise NotScorable(reason, bad)
 
 
 def _one_thread_per_call() -> None:
