@@ -62,7 +62,10 @@ def main() -> int:
         workdir = Path(temp)
         record = example_record()
         results = {"in_process": in_process_rates(record)}
-        with Server(workdir, args.workers) as server:
+        # A copy of configs/ and models/: the load must not end up in this project's prediction log.
+        shutil.copytree(ROOT / "configs", workdir / "project" / "configs")
+        shutil.copytree(ROOT / "models", workdir / "project" / "models")
+        with Server(workdir / "project", args.workers, workdir / "server.log") as server:
             scripts = write_wrk_scripts(workdir, record, server.api_key)
             results["http"] = {
                 str(connections): {
@@ -140,26 +143,26 @@ def rate(call, seconds: float) -> float:
 
 
 class Server:
-    """`serve` on a free loopback port, from a temporary copy of the project's configs and models."""
+    """`serve` on a free loopback port for the project in `root`; stopped on exit, whatever happens."""
 
-    def __init__(self, workdir: Path, workers: int) -> None:
-        self.root = workdir / "project"
+    def __init__(self, root: Path, workers: int = 1, log_path: Path | None = None) -> None:
+        self.root = root
         self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.api_key: str | None = None
-        self.log_path = workdir / "server.log"
+        self.log_path = log_path or Path(tempfile.mkstemp(prefix="server-", suffix=".log")[1])
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Server:
-        shutil.copytree(ROOT / "configs", self.root / "configs")
-        shutil.copytree(ROOT / "models", self.root / "models")
-        settings = yaml.safe_load((self.root / "configs" / "project.yaml").read_text(encoding="utf-8"))
-        env = {**os.environ, "PROJECT_CONFIG": str(self.root / "configs" / "project.yaml")}
+        config = self.root / "configs" / "project.yaml"
+        settings = yaml.safe_load(config.read_text(encoding="utf-8"))
+        env = {**os.environ, "PROJECT_CONFIG": str(config)}
         if settings.get("api", {}).get("auth") == "api_key":
-            self.api_key = env["API_KEY"] = secrets.token_hex(16)
+            self.api_key = env.setdefault("API_KEY", secrets.token_hex(16))
         command = [sys.executable, "-m", PACKAGE, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         command += ["--workers", str(self.workers)]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 command, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT
@@ -184,6 +187,15 @@ class Server:
                 pass
             time.sleep(0.3)
         raise SystemExit(f"the server was not ready after {timeout:.0f} s:\n{self.log_tail()}")
+
+    def post(self, path: str, payload: Any) -> Any:
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["X-API-Key"] = self.api_key
+        body = json.dumps(payload).encode()
+        request = urllib.request.Request(self.url + path, body, headers, method="POST")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read())
 
     def log_tail(self, lines: int = 20) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

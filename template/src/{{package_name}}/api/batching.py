@@ -11,7 +11,8 @@ itself. When the worker is idle and traffic is concurrent, the first request wai
 seconds for others to join it; a lone client (recent batches of one request) never waits.
 
 Each caller gets the answers for its own records; when a batch fails, its requests are retried one by
-one, so one bad request cannot fail the others.
+one, so one bad request cannot fail the others. A request of more than `max_records` records is scored
+in several calls, so that it cannot hold the model thread for long.
 """
 
 from __future__ import annotations

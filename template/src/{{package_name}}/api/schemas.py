@@ -96,9 +96,10 @@ def build_schemas(
         else:
             fields[f"f{index}"] = (annotation, Field(..., **info))
     record = create_model("Record", __config__=STRICT, **fields)
+    example = {"records": [example_record(features)]} if features else None
     predict_request = create_model(
         "PredictRequest",
-        __config__=STRICT,
+        __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [example]} if example else None),
         records=(list[record], Field(..., min_length=1, max_length=max_records)),
     )
     label = _label_type(problem_type, classes)
@@ -132,6 +133,23 @@ def build_schemas(
         ),
         field_names=tuple((f"f{index}", feature["name"]) for index, feature in enumerate(features)),
     )
+
+
+def example_record(features: list[dict[str, Any]]) -> dict[str, Any]:
+    """A typical record for the documentation: the middle of each numeric range, the first category,
+    the first date seen in training."""
+    record: dict[str, Any] = {}
+    for feature in features:
+        kind, low, high = feature["kind"], feature.get("min"), feature.get("max")
+        if kind == "numeric":
+            record[feature["name"]] = (
+                round((low + high) / 2, 2) if low is not None and high is not None else 0.0
+            )
+        elif kind == "categorical":
+            record[feature["name"]] = (feature.get("categories") or ["a category"])[0]
+        else:
+            record[feature["name"]] = str(low or "2024-01-01")[:10]
+    return record
 
 
 def _label_type(problem_type: str, classes: list[Any]) -> Any:
