@@ -58,7 +58,7 @@ demo: sync  ## render a project with default answers into build/demo: audit, tra
 	@echo "  metadata         $(DEMO)/models/metadata.json"
 	@echo "  model card       $(DEMO)/reports/model_card.md"
 	@echo "  experiment log   $(DEMO)/reports/experiments.jsonl"
-	$(UV) run python scripts/demo_api.py $(DEMO)
+	$(MAKE) -C $(DEMO) api-demo
 	@echo "Not part of the demo yet: the drift check and the weekly report."
 
 clean:  ## remove build output and caches

@@ -48,7 +48,9 @@ def _in_pandas_range(value: datetime) -> datetime:
 # Finite, and not absurdly large: beyond this size scaled values overflow the 32-bit floats a random forest
 # works in, and a linear model's output overflows too. No real feature comes near it.
 LARGEST = 1e15
-Number = Annotated[float, Field(allow_inf_nan=False, ge=-LARGEST, le=LARGEST)]
+# Strict: JSON numbers only (integers included); true/false and numeric strings are refused, as the
+# OpenAPI schema says, rather than quietly turned into 1.0 or 3.0.
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-LARGEST, le=LARGEST)]
 Category = Annotated[str, Field(strict=True, max_length=1000)]
 Timestamp = Annotated[
     datetime,
