@@ -130,7 +130,7 @@ def load_config(path: str | Path | None = None) -> Config:
 
 def parse_config(raw: dict[str, Any], root: Path, source: str = "config") -> Config:
     """Build a checked `Config` from the parsed YAML mapping."""
-    reader = _Reader(raw, source)
+    reader = SettingsReader(raw, source)
     problem_type = reader.choice("problem_type", PROBLEM_TYPES)
     id_columns = reader.str_list("data.id_columns")
     time_column = reader.optional_str("data.time_column")
@@ -187,7 +187,7 @@ def parse_config(raw: dict[str, Any], root: Path, source: str = "config") -> Con
 _MISSING = object()
 
 
-class _Reader:
+class SettingsReader:
     """Typed access to nested keys with errors that name the key and what is allowed."""
 
     def __init__(self, raw: dict[str, Any], source: str) -> None:

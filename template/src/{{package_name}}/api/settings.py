@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import AUTH_MODES, Config
+from ..config import AUTH_MODES, Config, SettingsReader
 from ..errors import UserError
 
 API_KEY_ENV = "API_KEY"
@@ -44,9 +44,8 @@ def load_settings(config: Config) -> ApiSettings:
         raise UserError(
             f"configs/project.yaml: unknown api setting(s) {', '.join(unknown)}; known: {sorted(known)}"
         )
-    auth = raw.get("auth", defaults.auth)
-    if auth not in AUTH_MODES:
-        raise UserError(f"configs/project.yaml: api.auth is {auth!r}; allowed: {', '.join(AUTH_MODES)}")
+    reader = SettingsReader({"api": raw}, "configs/project.yaml")
+    auth = reader.choice("api.auth", AUTH_MODES) if "auth" in raw else defaults.auth
     values: dict[str, Any] = {"auth": auth, "host": str(raw.get("host", defaults.host))}
     for name, low in (
         ("port", 0),
@@ -56,8 +55,8 @@ def load_settings(config: Config) -> ApiSettings:
         ("prediction_log_max_bytes", 1024),
         ("prediction_log_max_files", 1),
     ):
-        values[name] = _number(raw, name, getattr(defaults, name), low, integer=True)
-    values["batch_wait_ms"] = _number(raw, "batch_wait_ms", defaults.batch_wait_ms, 0, integer=False)
+        values[name] = reader.number(f"api.{name}", getattr(defaults, name), low=low, integer=True)
+    values["batch_wait_ms"] = reader.number("api.batch_wait_ms", defaults.batch_wait_ms, low=0)
     return ApiSettings(**values, api_key=os.environ.get(API_KEY_ENV) or None)
 
 
@@ -73,17 +72,3 @@ def check_can_start(settings: ApiSettings) -> None:
 
 def prediction_log_dir(config: Config) -> Path:
     return config.root / "logs" / "predictions"
-
-
-def _number(raw: dict[str, Any], name: str, default: float, low: float, integer: bool) -> Any:
-    value = raw.get(name, default)
-    wanted = "an integer" if integer else "a number"
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or (integer and not isinstance(value, int))
-    ):
-        raise UserError(f"configs/project.yaml: api.{name} is {value!r}; expected {wanted}")
-    if value < low:
-        raise UserError(f"configs/project.yaml: api.{name} is {value!r}; expected {wanted} of at least {low}")
-    return value
