@@ -8,6 +8,7 @@ installs) and by building its environment with exactly its install step, then st
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shlex
@@ -389,3 +390,153 @@ def test_lock_file_matches_the_rendered_project(tmp_path, slug: str) -> None:
         ["uv", "lock", "--check"], cwd=project, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, f"uv.lock is stale for {slug}: run `make lock-generated`\n{result.stderr}"
+
+
+# --- The runtime set, for real --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def folder_mib(path: Path) -> float:
+    """Size on disk of a folder (each hard-linked file counted once within it)."""
+    result = subprocess.run(["du", "-sk", str(path)], capture_output=True, text=True, check=True)
+    return int(result.stdout.split()[0]) / 1024
+
+
+def http(method: str, url: str, body: dict | None = None, key: str | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if key:
+        request.add_header("X-API-Key", key)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def wait_ready(url: str, server: subprocess.Popen, timeout: float = 120) -> float:
+    """Seconds until GET /ready answers 200; fails if the server exits first."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        assert server.poll() is None, f"the server exited with {server.returncode}"
+        try:
+            with urllib.request.urlopen(f"{url}/ready", timeout=2) as response:
+                if response.status == 200:
+                    return time.monotonic() - started
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"/ready did not answer 200 within {timeout} s")
+
+
+def container_layout(project: Path, instructions: list[Instruction], root: Path) -> Path:
+    """What the runtime stage puts in its WORKDIR, copied from the project: configs/, models/, logs/."""
+    runtime = final_stage(instructions)
+    for sources, destination in copies(runtime):
+        for source in sources:
+            shutil.copytree(project / source, root / destination)
+    (root / "logs").mkdir()
+    return root
+
+
+@pytest.mark.slow
+def test_runtime_set_serves_for_real(default_project: Path, tmp_path: Path) -> None:
+    """The Dockerfile's install step in a fresh environment, its CMD started, the API answering; the model
+    trained beforehand with the dev environment and mounted through MODEL_DIR."""
+    # The linear family: its explainer reads the training reference (Parquet) at start-up.
+    project = render(tmp_path / "project", skip_tasks=True, model_family="linear")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    slug, package = answers["project_slug"], answers["package_name"]
+    dev_python = default_project / ".venv" / "bin" / "python"
+    train_env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(project / "src")}
+    train_env.pop("VIRTUAL_ENV", None)
+    trained = subprocess.run(
+        [dev_python, "-m", package, "train"], cwd=project, env=train_env, capture_output=True, text=True
+    )
+    assert trained.returncode == 0, trained.stderr
+
+    # Exactly the Dockerfile's install step: its uv commands, its ENV, in the project (the build context).
+    instructions = parse_dockerfile(project / "Dockerfile")
+    runtime_env_dir = tmp_path / "runtime-venv"
+    build_stage = next(i.stage for i in instructions if i.keyword == "RUN" and "uv sync" in i.arguments)
+    env = {**os.environ, **dockerfile_env([i for i in instructions if i.stage == build_stage])}
+    env["UV_PROJECT_ENVIRONMENT"] = str(runtime_env_dir)  # the Dockerfile's /app/.venv
+    env.pop("VIRTUAL_ENV", None)
+    for command in install_commands(instructions):
+        result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, f"{command}: {result.stderr}"
+
+    # The serving environment has no drift, notebook or test tools.
+    for module in ("evidently", "matplotlib", "pytest", "nbclient"):
+        probe = subprocess.run(
+            [runtime_env_dir / "bin" / "python", "-c", f"import {module}"], capture_output=True
+        )
+        assert probe.returncode != 0, f"{module} imports in the runtime environment"
+
+    # The runtime stage's WORKDIR, without a baked-in model: the trained one is mounted via MODEL_DIR.
+    app = container_layout(project, instructions, tmp_path / "app")
+    mounted = tmp_path / "mounted-models"
+    shutil.copytree(project / "models", mounted)
+    for item in (app / "models").iterdir():
+        item.unlink()
+    port, key = free_port(), "runtime-test-key"
+    cmd = next(item for item in final_stage(instructions) if item.keyword == "CMD").exec_form()
+    assert cmd[0] == slug
+    server_env = {
+        **{k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")},
+        **dockerfile_env(final_stage(instructions)),
+        "PATH": f"{runtime_env_dir / 'bin'}:{os.environ['PATH']}",
+        "MODEL_DIR": str(mounted),
+        "API_KEY": key,
+        "OMP_NUM_THREADS": "1",
+    }
+    server = subprocess.Popen(
+        [runtime_env_dir / "bin" / cmd[0], *cmd[1:], "--host", "127.0.0.1", "--port", str(port)],
+        cwd=app,
+        env=server_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        cold_start = wait_ready(url, server)  # from the process start
+        assert http("GET", f"{url}/health") == (200, {"status": "ok"})
+        metadata = json.loads((mounted / "metadata.json").read_text())
+        features = [f["name"] for f in metadata["features"] if not f.get("derived")]
+        sample = pd.read_csv(project / read_config(project)["data"]["path"], nrows=3)[features]
+        records = json.loads(sample.to_json(orient="records"))
+        status, predicted = http("POST", f"{url}/v1/predict", {"records": records}, key)
+        assert status == 200, predicted
+        assert len(predicted["predictions"]) == 3 and len(predicted["probabilities"]) == 3
+        assert predicted["model_version"] == metadata["model_version"]
+        status, explained = http("POST", f"{url}/v1/explain", {"records": records}, key)
+        assert status == 200, explained
+        rows = explained["explanations"]
+        assert len(rows) == 3 and all(set(row["contributions"]) <= set(features) for row in rows)
+        # base_value + contributions = the model's log-odds of the class that /v1/predict gives a probability.
+        for row, probabilities in zip(rows, predicted["probabilities"], strict=True):
+            assert row["scale"] == "log-odds"
+            probability = probabilities[str(row["explained_class"])]
+            explained_output = row["base_value"] + sum(row["contributions"].values())
+            assert explained_output == pytest.approx(math.log(probability / (1 - probability)), abs=1e-6)
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=30)
+    assert "Traceback" not in errors, errors
+    assert (app / "logs" / "predictions").is_dir(), "the prediction log goes to the writable logs/"
+    assert not list((app / "models").iterdir()), "nothing written into the image's models/"
+
+    runtime_mib, full_mib = folder_mib(runtime_env_dir), folder_mib(default_project / ".venv")
+    report = (
+        f"runtime environment {runtime_mib:.0f} MiB vs full dev environment {full_mib:.0f} MiB "
+        f"({runtime_mib / full_mib:.0%}); cold start to /ready {cold_start:.1f} s"
+    )
+    print(report)
+    assert runtime_mib <= 0.5 * full_mib, report
