@@ -508,6 +508,12 @@ def test_runtime_set_serves_for_real(default_project: Path, tmp_path: Path) -> N
     try:
         cold_start = wait_ready(url, server)  # from the process start
         assert http("GET", f"{url}/health") == (200, {"status": "ok"})
+        # The image's HEALTHCHECK command itself, pointed at this server's port, with the runtime's python.
+        healthcheck = next(i for i in final_stage(instructions) if i.keyword == "HEALTHCHECK").exec_form()
+        port_in_image = str(read_config(project)["api"]["port"])
+        probe_cmd = [part.replace(f":{port_in_image}/", f":{port}/") for part in healthcheck]
+        probe = subprocess.run(probe_cmd, env=server_env, capture_output=True, text=True, timeout=30)
+        assert probe.returncode == 0, probe.stderr
         metadata = json.loads((mounted / "metadata.json").read_text())
         features = [f["name"] for f in metadata["features"] if not f.get("derived")]
         sample = pd.read_csv(project / read_config(project)["data"]["path"], nrows=3)[features]
