@@ -546,3 +546,35 @@ def test_runtime_set_serves_for_real(default_project: Path, tmp_path: Path) -> N
     )
     print(report)
     assert runtime_mib <= 0.5 * full_mib, report
+
+
+@pytest.fixture(scope="module")
+def runtime_pins(tmp_path_factory) -> Path:
+    """The locked runtime set as pinned requirements (the lock is the same for every `python_version`)."""
+    folder = tmp_path_factory.mktemp("pins")
+    project = render(folder / "project", skip_tasks=True)
+    pins = folder / "runtime.txt"
+    export = ["uv", "export", "--locked", "--no-default-groups", "--no-emit-project", "--no-hashes", "-q"]
+    subprocess.run([*export, "-o", pins], cwd=project, check=True, timeout=120)
+    return pins
+
+
+@pytest.mark.parametrize("python_version", PYTHON_VERSIONS)
+def test_runtime_set_installs_from_wheels_on_the_image_python(
+    runtime_pins: Path, python_version: str
+) -> None:
+    """The slim image has no compiler: every locked runtime package must have a wheel for its Python."""
+    compile_ = [
+        "uv",
+        "pip",
+        "compile",
+        runtime_pins,
+        "--python-version",
+        python_version,
+        "-q",
+        "-o",
+        os.devnull,
+    ]
+    platform = ["--python-platform", "x86_64-manylinux_2_28", "--only-binary", ":all:"]
+    result = subprocess.run([*compile_, *platform], capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, f"no wheel for Python {python_version}:\n{result.stderr}"
