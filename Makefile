@@ -9,7 +9,7 @@ PYTEST_ARGS ?= -n auto
 DEMO := build/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help uv sync test test-fast lint format demo clean
+.PHONY: help uv sync test test-fast lint format demo clean lock-generated
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,6 +60,10 @@ demo: sync  ## render a project with default answers into build/demo: audit, tra
 	@echo "  experiment log   $(DEMO)/reports/experiments.jsonl"
 	$(MAKE) -C $(DEMO) api-demo
 	@echo "Not part of the demo yet: the drift check and the weekly report."
+
+# The generated project's lock names the project, so it is a template: rendered, locked, slug put back.
+lock-generated: sync  ## rewrite template/uv.lock.jinja after a change of the generated dependencies
+	$(UV) run python scripts/lock_generated.py
 
 clean:  ## remove build output and caches
 	rm -rf build .pytest_cache .ruff_cache

@@ -1,8 +1,9 @@
 """Render projects with many answers and run what they render: audit, train, the generated tests, the
 notebook, and the errors a user meets with bad data.
 
-The default project is installed for real with its own `make install`; the other renders reuse that
-environment (their dependencies are the same) and run their code from their own `src/`.
+The default project (the `default_project` fixture of conftest.py) is installed for real with its own
+`make install`; the other renders reuse that environment (their dependencies are the same) and run their
+code from their own `src/`.
 """
 
 from __future__ import annotations
@@ -49,14 +50,6 @@ def check(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     output = f"{result.stdout}\n{result.stderr}"
     assert result.returncode == 0, f"{result.args} failed ({result.returncode}):\n{output}"
     return result
-
-
-@pytest.fixture(scope="session")
-def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project rendered with default answers and installed with its own `make install`."""
-    dest = render(tmp_path_factory.mktemp("default") / "acme-churn")
-    check(run(["make", "install"], cwd=dest))
-    return dest
 
 
 class Project:
