@@ -376,6 +376,8 @@ def score_file(config: Config, source: Path, target: Path, chunk_rows: int = 50_
             )
     if not source.is_file():
         raise UserError(f"input file {source} does not exist")
+    if any(READERS[path.suffix.lower()] == "parquet" for path in (source, target)):
+        _require_pyarrow()
     started = time.perf_counter()
     trained = load_trained(config)
     scorer = Scorer(trained, fast=False)
@@ -402,6 +404,17 @@ def _scored(chunk: pd.DataFrame, scorer: Scorer, config: Config) -> pd.DataFrame
         for index, label in enumerate(scorer.trained.classes):
             out[f"{PROBABILITY_PREFIX}{label}"] = predictions.probabilities[:, index]
     return out
+
+
+def _require_pyarrow() -> None:
+    """Streaming Parquet needs pyarrow, which the serving set leaves out (the Docker image): say so."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise UserError(
+            "Parquet files need pyarrow, which this environment lacks (it is in the `training` dependency "
+            "group: `uv sync --group training`); CSV input and output work without it"
+        ) from None
 
 
 def _read_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
