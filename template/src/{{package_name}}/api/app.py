@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.requests import ClientDisconnect
 
 from .. import __version__
@@ -55,7 +56,10 @@ def create_app(config: Config | None = None, settings: ApiSettings | None = None
             await serving.stop()
             stop_logging()
 
-    app = FastAPI(
+    # The interactive docs (/docs, /redoc) load Swagger UI and ReDoc from files shipped with the package
+    # (mounted at /static-offline-docs), not from a CDN: they work offline and on a client's closed
+    # network. Like /openapi.json, they need no API key.
+    app = FastAPIOffline(
         title=f"{config.project_name} API",
         version=__version__,
         description=f"Predictions and explanations for {config.client or config.project_name}.",
