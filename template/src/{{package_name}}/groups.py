@@ -28,8 +28,8 @@ def group_labels(values: pd.Series) -> pd.Series:
     """Text labels per row: the category, a quartile range for a many-valued number, or "(missing)"."""
     if pd.api.types.is_numeric_dtype(values) and values.nunique() > MAX_NUMERIC_GROUPS:
         bins = pd.qcut(values, 4, duplicates="drop")
-        labels = bins.map(lambda interval: f"{interval.left:,.4g} to {interval.right:,.4g}")
-        return labels.astype(object).where(values.notna(), MISSING_GROUP).astype(str)
+        names = {interval: f"{interval.left:,.4g} to {interval.right:,.4g}" for interval in bins.cat.categories}
+        return bins.astype(object).map(names).where(values.notna(), MISSING_GROUP).astype(str)
     return values.astype(object).where(values.notna(), MISSING_GROUP).astype(str)
 
 
