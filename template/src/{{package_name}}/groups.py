@@ -28,7 +28,7 @@ def group_labels(values: pd.Series) -> pd.Series:
     """Text labels per row: the category, a quartile range for a many-valued number, or "(missing)"."""
     if pd.api.types.is_numeric_dtype(values) and values.nunique() > MAX_NUMERIC_GROUPS:
         bins = pd.qcut(values, 4, duplicates="drop")
-        names = {interval: f"{interval.left:,.4g} to {interval.right:,.4g}" for interval in bins.cat.categories}
+        names = {bin_: f"{bin_.left:,.4g} to {bin_.right:,.4g}" for bin_ in bins.cat.categories}
         return bins.astype(object).map(names).where(values.notna(), MISSING_GROUP).astype(str)
     return values.astype(object).where(values.notna(), MISSING_GROUP).astype(str)
 
@@ -45,7 +45,10 @@ def group_metrics(frame: pd.DataFrame, target: pd.Series, cv: Any, problem_type:
     for column in columns:
         labels = group_labels(frame[column]).iloc[rows].reset_index(drop=True)
         result[column] = [
-            {"group": str(group), **_metrics(problem_type, actual[mask], predicted[mask], probability, mask, cv)}
+            {
+                "group": str(group),
+                **_metrics(problem_type, actual[mask], predicted[mask], probability, mask, cv),
+            }
             for group, mask in _masks(labels)
         ]
     return result
@@ -93,4 +96,5 @@ def largest_gap(problem_type: str, groups: list[dict[str, Any]]) -> dict[str, An
     best, worst = ordered[0], ordered[-1]
     gap = abs(best[metric] - worst[metric])
     relative = gap / best[metric] if metric == "mae" and best[metric] else gap
-    return {"metric": metric, "best": best, "worst": worst, "gap": gap, "worth_a_look": relative > GAP_WORTH_A_LOOK}
+    worth_a_look = relative > GAP_WORTH_A_LOOK
+    return {"metric": metric, "best": best, "worst": worst, "gap": gap, "worth_a_look": worth_a_look}

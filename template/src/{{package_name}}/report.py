@@ -94,7 +94,9 @@ def read_experiments(path: Path) -> list[dict[str, Any]]:
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError:
-            raise UserError(f"{path} line {number} is not valid JSON; the log must stay one JSON per line")
+            raise UserError(
+                f"{path} line {number} is not valid JSON; the log must stay one JSON per line"
+            ) from None
     return records
 
 
@@ -151,7 +153,7 @@ def blockers(sources: Sources, config: Config) -> Bullet:
             "the previous model stays in service"
         )
     if not items:
-        return Bullet("Blockers", "None: the audit, the quality gate and the drift check raise nothing.", "ok")
+        return Bullet("Blockers", "None: the audit, the gate and the drift check raise nothing.", "ok")
     return Bullet("Blockers", _sentences(items), "warning")
 
 
@@ -220,14 +222,21 @@ def trend_figure(experiments: list[dict[str, Any]], metric: str) -> bytes | None
     numbers = [i for i, _ in points]
     with plots.style():
         figure, ax = plots.new_figure(width=6.4, height=2.8)
-        ax.plot(numbers, [e["metrics"][metric] for _, e in points], marker="o", color=plots.ACCENT, label="model")
-        ax.plot(numbers, [e["baseline"][metric] for _, e in points], ls="--", color=plots.MUTED, label="baseline")
+        ax.plot(
+            numbers, [e["metrics"][metric] for _, e in points], marker="o", color=plots.ACCENT, label="model"
+        )
+        ax.plot(
+            numbers, [e["baseline"][metric] for _, e in points], ls="--", color=plots.MUTED, label="baseline"
+        )
         rejected = [(i, e["metrics"][metric]) for i, e in points if e.get("status") == "rejected"]
         if rejected:
-            ax.scatter(*zip(*rejected, strict=True), color=plots.WARNING, zorder=3, label="rejected by the gate")
+            ax.scatter(
+                *zip(*rejected, strict=True), color=plots.WARNING, zorder=3, label="rejected by the gate"
+            )
         ax.set_xticks(numbers)
         ax.legend(loc="lower right", frameon=False)
-        plots.label(ax, f"{_metric_label(metric)} over experiments (higher is better)", "experiment", _metric_label(metric))
+        name = _metric_label(metric)
+        plots.label(ax, f"{name} over experiments (higher is better)", "experiment", name)
     return plots.png_bytes(figure)
 
 
