@@ -226,7 +226,12 @@ def trend_figure(experiments: list[dict[str, Any]], metric: str) -> bytes | None
             numbers, [e["metrics"][metric] for _, e in points], marker="o", color=plots.ACCENT, label="model"
         )
         ax.plot(
-            numbers, [e["baseline"][metric] for _, e in points], ls="--", color=plots.MUTED, label="baseline"
+            numbers,
+            [e["baseline"][metric] for _, e in points],
+            ls="--",
+            marker="s",
+            color=plots.MUTED,
+            label="baseline",
         )
         rejected = [(i, e["metrics"][metric]) for i, e in points if e.get("status") == "rejected"]
         if rejected:
