@@ -76,6 +76,23 @@ def assert_trained(project: Project, problem_type: str) -> dict:
     return metadata
 
 
+def assert_reported(project: Project, metadata: dict) -> None:
+    """The model card's per-group section (the sample's sensitive column) and the weekly summary."""
+    settings = yaml.safe_load((project.root / "configs/project.yaml").read_text())
+    column = settings["data"]["sensitive_columns"][0]
+    groups = metadata["groups"][column]
+    assert len(groups) >= 3 and sum(row["rows"] for row in groups) == metadata["data"]["rows_used"]
+    assert f"### Per group of `{column}`" in (project.root / "reports/model_card.md").read_text()
+    result = check(project.cli("report"))
+    markdown = Path(result.stdout.split("weekly summary: ")[1].split()[0])
+    text = markdown.read_text()
+    titles = [line.split("**")[1] for line in text.splitlines() if line.startswith("- **")]
+    assert titles == ["Done", "Blockers", "Business impact"]
+    assert metadata["model_version"] in text and "no drift check run yet" in text.lower()
+    page = markdown.with_suffix(".html").read_text()
+    assert "data:image/png;base64," in page and "https://" not in page and "http://" not in page
+
+
 def test_default_project_make_targets(default_project: Path) -> None:
     """The README's path on the default answers: make audit, make train, make test, make lint."""
     for target in ("audit", "train", "test", "lint"):
@@ -120,6 +137,7 @@ def test_problem_type_by_model_family(make_project, problem_type: str, family: s
     check(project.cli("train"))
     metadata = assert_trained(project, problem_type)
     assert metadata["model_family"] == family
+    assert_reported(project, metadata)
     check(project.pytest())
     project.lint()
 
