@@ -204,9 +204,9 @@ def check_pages(
     no script error, no failed load, a real screenshot, and no request that leaves the machine."""
     visits = []
     for number, (page, expected) in enumerate(pages, start=1):
-        url = page_url(page)
         name = Path(str(page).rstrip("/")).name.replace(":", "_") or "page"
-        visit = browser.visit(url, expected, screenshots / f"{number:02d}-{name}.png")
+        visit = browser.visit(page_url(page), expected, screenshots / f"{number:02d}-{name}.png")
+        url = f"{visit.url} (screenshot {visit.screenshot})"
         missing = [text for text in expected if text not in visit.text]
         assert not missing, f"{url}: not visible: {missing}; the page shows: {visit.text[:800]!r}"
         assert not visit.external_requests, f"{url} requested outside the machine: {visit.external_requests}"

@@ -92,12 +92,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def api_url(reported_project: Path):
+def api_url(reported_project: Path, tmp_path: Path):
     """`serve` of the default project (API key on) on a free loopback port; stopped afterwards."""
     port = _free_port()
     env = {**PROJECT_ENV, "API_KEY": API_KEY}
     command = [reported_project / ".venv/bin/acme-churn", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    log = (reported_project / "browser-serve.log").open("wb")
+    log_path = tmp_path / "serve.log"
+    log = log_path.open("wb")
     server = subprocess.Popen(list(map(str, command)), cwd=reported_project, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -106,7 +107,7 @@ def api_url(reported_project: Path):
             if _status(f"{url}/ready") == 200:
                 break
             time.sleep(0.3)
-        assert server.poll() is None, (reported_project / "browser-serve.log").read_text()[-2000:]
+        assert server.poll() is None, log_path.read_text()[-2000:]
         yield url
     finally:
         server.send_signal(signal.SIGINT)
