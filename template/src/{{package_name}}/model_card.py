@@ -241,6 +241,11 @@ def groups_section(metadata: dict[str, Any]) -> list[str]:
     ]
     for column, rows in groups.items():
         lines += ["", f"### Per group of `{column}`", "", *_group_table(metadata, rows), ""]
+        if metadata["problem_type"] == "regression":
+            lines += [
+                "Average over/under: above zero, the model predicts too high for that group on average.",
+                "",
+            ]
         lines += [f"- {sentence}" for sentence in group_sentences(metadata, column, rows)]
     return lines
 

@@ -119,8 +119,9 @@ def done(sources: Sources, config: Config, day: date) -> Bullet:
     if week:
         promoted = sum(e.get("status") == "promoted" for e in week)
         parts.append(
-            f"{len(week)} experiment(s) run this week ({promoted} promoted, {len(week) - promoted} rejected "
-            f"by the quality gate); {len(sources.experiments)} in the log so far"
+            f"{_count(len(week), 'experiment')} run this week ({promoted} promoted, "
+            f"{len(week) - promoted} rejected by the quality gate); "
+            f"{len(sources.experiments)} in the log so far"
         )
     elif sources.experiments:
         parts.append(f"no experiment this week; {len(sources.experiments)} in the log so far")
@@ -144,6 +145,8 @@ def done(sources: Sources, config: Config, day: date) -> Bullet:
 
 def blockers(sources: Sources, config: Config) -> Bullet:
     items = [*_audit_blockers(sources.audit), *_drift_blockers(sources.drift)]
+    if sources.audit is None:
+        items.append("the data audit has not run, so phase 1 of the charter is still open")
     latest = sources.experiments[-1] if sources.experiments else None
     if latest and latest.get("status") == "rejected":
         gate = latest["gate"]
@@ -169,8 +172,8 @@ def _audit_blockers(audit: dict[str, Any] | None) -> list[str]:
     )
     named = f" ({', '.join(columns[:5])}{', …' if len(columns) > 5 else ''})" if columns else ""
     return [
-        f"the data audit found {audit['verdict']['issues']} issue(s) to settle with the client{named}; the "
-        "columns concerned stay out of the model until then"
+        f"the data audit found {_count(audit['verdict']['issues'], 'issue')} to settle with the "
+        f"client{named}; the columns concerned stay out of the model until then"
     ]
 
 
@@ -343,6 +346,10 @@ def _day_of(timestamp: Any) -> date:
         return datetime.fromisoformat(str(timestamp)).date()
     except ValueError:
         return date.min
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _sentences(parts: list[str]) -> str:
