@@ -19,18 +19,24 @@ MAX_NUMERIC_GROUPS = 10
 # A gap between the best and the worst group larger than this (in the metric's units) is called out.
 GAP_WORTH_A_LOOK = 0.10
 MISSING_GROUP = "(missing)"
+# Categories beyond the most common ones are pooled, so that the model card stays readable.
+MAX_GROUPS = 20
+OTHER_GROUP = "(other values)"
 
 # The metric that is compared across groups, and how it reads in a sentence.
 GAP_METRIC = {"binary": "recall", "multiclass": "accuracy", "regression": "mae"}
 
 
 def group_labels(values: pd.Series) -> pd.Series:
-    """Text labels per row: the category, a quartile range for a many-valued number, or "(missing)"."""
+    """Text labels per row: the category (the rarest pooled when there are many), a quartile range for a
+    many-valued number, or "(missing)"."""
     if pd.api.types.is_numeric_dtype(values) and values.nunique() > MAX_NUMERIC_GROUPS:
         bins = pd.qcut(values, 4, duplicates="drop")
         names = {bin_: f"{bin_.left:,.4g} to {bin_.right:,.4g}" for bin_ in bins.cat.categories}
         return bins.astype(object).map(names).where(values.notna(), MISSING_GROUP).astype(str)
-    return values.astype(object).where(values.notna(), MISSING_GROUP).astype(str)
+    labels = values.astype(object).where(values.notna(), MISSING_GROUP).astype(str)
+    common = labels.value_counts().index[: MAX_GROUPS - 1]
+    return labels.where(labels.isin(common) | (labels.nunique() <= MAX_GROUPS), OTHER_GROUP)
 
 
 def group_metrics(frame: pd.DataFrame, target: pd.Series, cv: Any, problem_type: str, columns) -> dict:
