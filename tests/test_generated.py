@@ -197,6 +197,9 @@ def test_own_csv_with_categoricals_missing_values_and_unseen_category(make_proje
     assert "dropped 1 rows with no value in target" in result.stderr
     metadata = assert_trained(project, "binary")
     assert metadata["positive_class"] == "yes"
+    # Own data: no sensitive column is guessed, and the model card says how to name one.
+    assert metadata["groups"] == {}
+    assert "No sensitive column is configured" in (project.root / "reports/model_card.md").read_text()
     assert metadata["data"]["rows_missing_target"] == 1
     # The trained model scores rows with a category it never saw.
     script = (
@@ -241,6 +244,7 @@ def test_bad_data_gets_one_clear_line_and_keeps_artifacts(make_project) -> None:
         ({"id_columns": ["missing_id"]}, "id column(s) 'missing_id' not in"),
         ({"time_column": "missing_time"}, "time column 'missing_time' is not in"),
         ({"path": "data/sample/customer_churn.xlsx"}, "unknown file type"),
+        ({"sensitive_columns": ["missing_group"]}, "sensitive column(s) 'missing_group' not in"),
     ]
     for change, message in cases:
         broken = {**settings, "data": {**settings["data"], **change}}
