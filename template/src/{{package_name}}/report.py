@@ -262,6 +262,9 @@ def experiment_rows(experiments: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "score": round(gate.get("model", float("nan")), 3),
                 "baseline": round(gate.get("baseline", float("nan")), 3),
                 "status": e.get("status", ""),
+                # What the run cost: the compute the client pays for.
+                "wall time (s)": round(e.get("wall_seconds", float("nan")), 1),
+                "CPU time (s)": round(e.get("cpu_seconds", float("nan")), 1),
             }
         )
     return rows
