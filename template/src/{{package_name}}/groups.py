@@ -51,13 +51,24 @@ def group_metrics(frame: pd.DataFrame, target: pd.Series, cv: Any, problem_type:
     for column in columns:
         labels = group_labels(frame[column]).iloc[rows].reset_index(drop=True)
         result[column] = [
-            {
-                "group": str(group),
-                **_metrics(problem_type, actual[mask], predicted[mask], probability, mask, cv),
-            }
+            _no_nan(
+                {
+                    "group": str(group),
+                    **_metrics(problem_type, actual[mask], predicted[mask], probability, mask, cv),
+                }
+            )
             for group, mask in _masks(labels)
         ]
     return result
+
+
+def _no_nan(row: dict[str, Any]) -> dict[str, Any]:
+    """A metric that cannot be computed for a group (one class only) is null, so metadata.json stays
+    strict JSON."""
+    return {
+        key: None if isinstance(value, float) and not np.isfinite(value) else value
+        for key, value in row.items()
+    }
 
 
 def _masks(labels: pd.Series):
@@ -94,7 +105,7 @@ def _metrics(problem_type: str, actual, predicted, probability, mask, cv) -> dic
 def largest_gap(problem_type: str, groups: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The best and worst served groups (with enough rows) on the compared metric, and the gap."""
     metric = GAP_METRIC[problem_type]
-    judged = [g for g in groups if g["enough_rows"] and np.isfinite(g.get(metric, float("nan")))]
+    judged = [g for g in groups if g["enough_rows"] and g.get(metric) is not None]
     if len(judged) < 2:
         return None
     # Lower error is better for regression; higher is better for the others.
