@@ -90,6 +90,8 @@ def next_steps(answers: dict) -> None:
         print(warning)
     print()
     print("Every setting lives in configs/project.yaml; edit it and rerun to point the project at new data.")
+    print("The charter (docs/engagement.md) and the kickoff checklist (docs/onboarding.md) are filled from")
+    print("your answers: go through them with the client at kickoff.")
 
 
 def main() -> int:

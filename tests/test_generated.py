@@ -9,7 +9,6 @@ code from their own `src/`.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import render
+from conftest import PROJECT_ENV, check, render, run
 
 pytestmark = pytest.mark.slow
 
@@ -27,29 +26,6 @@ SAMPLES = {
     "multiclass": ("support_tickets.csv", "priority", "macro_f1"),
     "regression": ("house_prices.csv", "sale_price", "r2"),
 }
-
-
-# Tests run in parallel on few cores: one OpenMP thread per process avoids oversubscription, which slows
-# gradient boosting down many times over.
-PROJECT_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-
-
-def run(cmd: list[str | Path], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600):
-    return subprocess.run(
-        [str(part) for part in cmd],
-        cwd=cwd,
-        env=PROJECT_ENV if env is None else env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def check(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    output = f"{result.stdout}\n{result.stderr}"
-    assert result.returncode == 0, f"{result.args} failed ({result.returncode}):\n{output}"
-    return result
 
 
 class Project:
@@ -101,6 +77,23 @@ def assert_trained(project: Project, problem_type: str) -> dict:
     return metadata
 
 
+def assert_reported(project: Project, metadata: dict) -> None:
+    """The model card's per-group section (the sample's sensitive column) and the weekly summary."""
+    settings = yaml.safe_load((project.root / "configs/project.yaml").read_text())
+    column = settings["data"]["sensitive_columns"][0]
+    groups = metadata["groups"][column]
+    assert len(groups) >= 3 and sum(row["rows"] for row in groups) == metadata["data"]["rows_used"]
+    assert f"### Per group of `{column}`" in (project.root / "reports/model_card.md").read_text()
+    result = check(project.cli("report"))
+    markdown = Path(result.stdout.split("weekly summary: ")[1].split()[0])
+    text = markdown.read_text()
+    titles = [line.split("**")[1] for line in text.splitlines() if line.startswith("- **")]
+    assert titles == ["Done", "Blockers", "Business impact"]
+    assert metadata["model_version"] in text and "no drift check run yet" in text.lower()
+    page = markdown.with_suffix(".html").read_text()
+    assert "data:image/png;base64," in page and "https://" not in page and "http://" not in page
+
+
 def test_default_project_make_targets(default_project: Path) -> None:
     """The README's path on the default answers: make audit, make train, make test, make lint."""
     for target in ("audit", "train", "test", "lint"):
@@ -145,6 +138,7 @@ def test_problem_type_by_model_family(make_project, problem_type: str, family: s
     check(project.cli("train"))
     metadata = assert_trained(project, problem_type)
     assert metadata["model_family"] == family
+    assert_reported(project, metadata)
     check(project.pytest())
     project.lint()
 
@@ -204,6 +198,9 @@ def test_own_csv_with_categoricals_missing_values_and_unseen_category(make_proje
     assert "dropped 1 rows with no value in target" in result.stderr
     metadata = assert_trained(project, "binary")
     assert metadata["positive_class"] == "yes"
+    # Own data: no sensitive column is guessed, and the model card says how to name one.
+    assert metadata["groups"] == {}
+    assert "No sensitive column is configured" in (project.root / "reports/model_card.md").read_text()
     assert metadata["data"]["rows_missing_target"] == 1
     # The trained model scores rows with a category it never saw.
     script = (
@@ -248,6 +245,7 @@ def test_bad_data_gets_one_clear_line_and_keeps_artifacts(make_project) -> None:
         ({"id_columns": ["missing_id"]}, "id column(s) 'missing_id' not in"),
         ({"time_column": "missing_time"}, "time column 'missing_time' is not in"),
         ({"path": "data/sample/customer_churn.xlsx"}, "unknown file type"),
+        ({"sensitive_columns": ["missing_group"]}, "sensitive column(s) 'missing_group' not in"),
     ]
     for change, message in cases:
         broken = {**settings, "data": {**settings["data"], **change}}

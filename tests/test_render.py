@@ -24,8 +24,8 @@ from conftest import (
     run_hook,
 )
 
-# The contract's make targets that exist so far; drift and report arrive with their commands.
-CONTRACT_MAKE_TARGETS = ("install", "audit", "train", "serve", "test", "lint", "all")
+# The contract's make targets that exist so far; drift arrives with its command.
+CONTRACT_MAKE_TARGETS = ("install", "audit", "train", "serve", "report", "test", "lint", "all")
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +226,72 @@ def test_copier_update_runs_the_update_task_only(tmp_path, template_snapshot):
     assert "Created a git repository" not in result.stdout + result.stderr
     assert commit_count(project) == 1
     assert git(project, "status", "--porcelain")  # the update waits for the user's review
+
+
+ENGAGEMENT_DOCUMENTS = (
+    "docs/engagement.md",
+    "docs/onboarding.md",
+    "docs/model_health.md",
+    "docs/decisions/0001-record-decisions.md",
+    "docs/decisions/0002-scikit-learn-models.md",
+    "docs/decisions/0003-fastapi-service.md",
+    "docs/decisions/0004-skops-model-files.md",
+    "docs/decisions/0005-drift-monitoring.md",
+    "docs/decisions/0006-ci-and-deployment.md",
+)
+
+
+def test_engagement_documents_are_filled_from_the_default_answers(default_project):
+    for name in ENGAGEMENT_DOCUMENTS:
+        assert (default_project / name).is_file(), name
+    charter = (default_project / "docs/engagement.md").read_text(encoding="utf-8")
+    for text in (
+        "**Acme Corp** (the client) and **Jane Consultant**",
+        "Kill switch",
+        "two-week sprints",
+        "uncertainty buffer",
+        "Acme Corp's cloud account",
+        "budget alerts",
+        "GDPR",
+        "CCPA",
+        "EU AI Act",
+        "Liability",
+        "Data access",
+    ):
+        assert text in charter, text
+    # Phase exit criteria point at what the commands write; the gate metric is the problem type's.
+    phases = charter.split("## Phases and exit criteria")[1].split("## Kill switch")[0]
+    assert "`reports/audit/audit.json`" in phases and "`models/metadata.json`" in phases
+    assert "ROC AUC" in phases and "gradient boosting" in phases and "`deploy/k8s/`" in phases
+    assert "Generic code stays with the consultant" in charter.replace("**", "")  # proprietary licence
+    assert "`X-API-Key`" in (default_project / "docs/decisions/0003-fastapi-service.md").read_text()
+    assert "GitHub Actions" in (default_project / "docs/decisions/0006-ci-and-deployment.md").read_text()
+    assert "jane@example.com" in (default_project / "docs/model_health.md").read_text()
+
+
+def test_engagement_documents_follow_other_answers(tmp_path):
+    project = render(
+        tmp_path / "globex",
+        skip_tasks=True,
+        project_name="Globex Tickets",
+        client_name="Globex",
+        problem_type="multiclass",
+        model_family="linear",
+        license="MIT",
+        api_auth="none",
+        ci_provider="gitlab",
+        include_k8s=False,
+    )
+    charter = (project / "docs/engagement.md").read_text(encoding="utf-8")
+    assert "**Globex** (the client)" in charter and "macro F1" in charter and "linear model" in charter
+    assert "released under the **MIT** licence" in charter and "stay with the client" in charter
+    assert "deploy/k8s" not in charter and "X-API-Key" not in charter
+    decisions = project / "docs/decisions"
+    assert "behind a gateway" in (decisions / "0003-fastapi-service.md").read_text()
+    ci = (decisions / "0006-ci-and-deployment.md").read_text()
+    assert ci.startswith("# 6. GitLab CI and a container image") and "No Kubernetes manifests" in ci
+    assert "GitLab CI variables" in (project / "docs/onboarding.md").read_text()
+    assert read_config(project)["data"]["sensitive_columns"] == ["region"]
+    # Another data file than the sample: no sensitive column is guessed.
+    other = render(tmp_path / "own-data", skip_tasks=True, data_path="data/raw/export.csv", target_column="y")
+    assert read_config(other)["data"]["sensitive_columns"] == []

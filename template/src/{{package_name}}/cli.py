@@ -1,4 +1,4 @@
-"""Command line: `<project-slug> audit|train|predict|serve` (also `python -m <package>`).
+"""Command line: `<project-slug> audit|train|predict|serve|report` (also `python -m <package>`).
 
 Exit codes: 0 done, 1 the quality gate failed, 2 bad input (one line on stderr says what and what to do).
 Heavy libraries are imported by the commands, not here, so `--help` answers at once.
@@ -58,6 +58,22 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _report(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from .config import load_config
+    from .report import run_report
+
+    try:
+        day = date.fromisoformat(args.date) if args.date else None
+    except ValueError:
+        raise UserError(f"--date is {args.date!r}; expected a date as YYYY-MM-DD, e.g. 2025-01-31") from None
+    paths = run_report(load_config(args.config), day=day)
+    print(f"weekly summary: {paths['markdown']}")
+    print(f"weekly summary (HTML): {paths['html']}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     parser.add_argument(
@@ -86,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="worker processes, each with the model (default 1)"
     )
     serve.set_defaults(run=_serve)
+    report = commands.add_parser(
+        "report",
+        help="weekly executive summary (done, blockers, impact) from the experiment log, audit, drift "
+        "and model: reports/weekly/<date>.md and .html",
+    )
+    report.add_argument("--date", help="last day of the week to summarise, YYYY-MM-DD (default: today, UTC)")
+    report.set_defaults(run=_report)
     return parser
 
 

@@ -34,6 +34,7 @@ class DataConfig:
     drop_columns: tuple[str, ...] = ()
     keep_columns: tuple[str, ...] = ()
     positive_class: Any = None
+    sensitive_columns: tuple[str, ...] = ()  # the model card reports performance per group of each
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,10 @@ def parse_config(raw: dict[str, Any], root: Path, source: str = "config") -> Con
         drop_columns=reader.str_list("data.drop_columns"),
         keep_columns=reader.str_list("data.keep_columns"),
         positive_class=reader.get("data.positive_class", None),
+        sensitive_columns=reader.str_list("data.sensitive_columns"),
     )
+    if target in data.sensitive_columns:
+        raise UserError(f"{source}: data.sensitive_columns lists the target {target!r}; name other columns")
     roles = [("data.target", target), ("data.time_column", time_column)]
     roles += [("data.id_columns", name) for name in id_columns]
     seen: dict[str, str] = {}

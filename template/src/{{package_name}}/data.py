@@ -52,7 +52,7 @@ def file_sha256(path: Path) -> str:
 
 
 def check_configured_columns(frame: pd.DataFrame, config: Config) -> None:
-    """The target, ID and time columns named in the config must exist in the data."""
+    """The target, ID, time and sensitive columns named in the config must exist in the data."""
     columns = set(frame.columns)
     data = config.data
     if data.target not in columns:
@@ -70,6 +70,12 @@ def check_configured_columns(frame: pd.DataFrame, config: Config) -> None:
         raise UserError(
             f"time column {data.time_column!r} is not in {config.data_path.name}; "
             "fix data.time_column in configs/project.yaml (or set it to null)"
+        )
+    missing_sensitive = [name for name in data.sensitive_columns if name not in columns]
+    if missing_sensitive:
+        raise UserError(
+            f"sensitive column(s) {', '.join(map(repr, missing_sensitive))} not in {config.data_path.name}; "
+            "fix data.sensitive_columns in configs/project.yaml"
         )
 
 

@@ -20,6 +20,20 @@ METRIC_LABELS = {
     "mae": "MAE",
 }
 
+# One sentence per measure, for a reader who has never met it.
+METRIC_MEANINGS = {
+    "roc_auc": "how well the model puts real cases above the others; 0.5 is a coin toss, 1.0 is perfect.",
+    "pr_auc": "how clean the top of the model's list is; the baseline equals the share of real cases.",
+    "f1": "balance between catching real cases and not raising false alarms, when flagging above 50%.",
+    "brier": "the average squared gap between the predicted chance and what happened; 0 is perfect.",
+    "macro_f1": "how often the right class is named, averaged so that each class counts the same.",
+    "accuracy": "the share of cases where the predicted class is the right one.",
+    "log_loss": "how sure the model was of the right answer; confident mistakes cost the most.",
+    "r2": "the share of the ups and downs of the target the model accounts for; 0 is the average's level.",
+    "rmse": "the typical size of an error, in the target's own units, with big misses weighing more.",
+    "mae": "the average size of an error, in the target's own units.",
+}
+
 
 def importance_figure(importance: list[dict[str, float]], top: int = 15) -> bytes:
     """Horizontal bar chart of the most important features, as PNG bytes."""
@@ -143,6 +157,10 @@ def render_model_card(metadata: dict[str, Any], contract: dict[str, Any]) -> str
         "",
         *[f"- {sentence}" for sentence in plain_summary(metadata)],
         "",
+        "What the measures mean:",
+        "",
+        *[f"- {METRIC_LABELS[name]}: {METRIC_MEANINGS[name]}" for name in METRICS[metadata["problem_type"]]],
+        "",
         f"Quality gate: {METRIC_LABELS[gate['metric']]} had to beat the baseline by at least "
         f"{gate['min_lift']:.3f}; it did by {gate['lift']:.3f}.",
         "",
@@ -166,11 +184,7 @@ def render_model_card(metadata: dict[str, Any], contract: dict[str, Any]) -> str
         "## Bias and fairness",
         "",
         "- Columns that look like personal data were excluded by the audit (see the list above).",
-        "- No sensitive attribute is configured, so performance has not been broken down by group. Agree "
-        "with "
-        f"{metadata['client']} which groups matter (e.g. age band, region, gender where lawful) and check "
-        "that "
-        "the model performs comparably for each before it is used on people.",
+        *groups_section(metadata),
         "- Features can act as proxies for protected attributes (postcode for ethnicity, for example); "
         "review "
         "the list of features with that in mind.",
@@ -194,3 +208,100 @@ def _problem_words(metadata: dict[str, Any]) -> str:
         return "a number"
     classes = ", ".join(str(label) for label in metadata["classes"])
     return f"one of {classes}"
+
+
+GROUP_COLUMNS = {
+    "binary": [
+        ("rows", "rows"),
+        ("share_positive", "share really {positive}"),
+        ("share_flagged", "share flagged"),
+        ("recall", "of those really {positive}: caught"),
+        ("roc_auc", "ROC AUC"),
+    ],
+    "multiclass": [("rows", "rows"), ("accuracy", "right class"), ("macro_f1", "Macro F1")],
+    "regression": [("rows", "rows"), ("mae", "typical error (MAE)"), ("mean_error", "average over/under")],
+}
+PERCENT_METRICS = {"share_positive", "share_flagged", "recall", "accuracy"}
+
+
+def groups_section(metadata: dict[str, Any]) -> list[str]:
+    """Model card lines on performance per group of each sensitive column, or what to do when none is set."""
+    groups = metadata.get("groups") or {}
+    if not groups:
+        return [
+            "- No sensitive column is configured (`data.sensitive_columns` in `configs/project.yaml`), so "
+            f"performance has not been broken down by group. Agree with {metadata['client']} which groups "
+            "matter (e.g. age band, region, gender where lawful), list the column and retrain, and check "
+            "that the model performs comparably for each before it is used on people.",
+        ]
+    lines = [
+        "- Performance per group of the sensitive column(s) below, measured on held-out rows (out-of-fold "
+        "predictions). A model that serves one group worse than another needs a decision with "
+        f"{metadata['client']} before it is used on people.",
+    ]
+    for column, rows in groups.items():
+        lines += ["", f"### Per group of `{column}`", "", *_group_table(metadata, rows), ""]
+        if metadata["problem_type"] == "regression":
+            lines += [
+                "Average over/under: above zero, the model predicts too high for that group on average.",
+                "",
+            ]
+        lines += [f"- {sentence}" for sentence in group_sentences(metadata, column, rows)]
+    return lines
+
+
+def _group_table(metadata: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    columns = GROUP_COLUMNS[metadata["problem_type"]]
+    positive = metadata.get("positive_class")
+    header = ["group", *[title.format(positive=positive) for _, title in columns]]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for row in rows:
+        cells = [f"{row['group']}" + ("" if row["enough_rows"] else " (too few rows to judge)")]
+        cells += [_group_value(name, row.get(name)) for name, _ in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _group_value(name: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "n/a"
+    if name == "rows":
+        return f"{value:,}"
+    if name in PERCENT_METRICS:
+        return f"{value:.0%}"
+    if name in ("mae", "mean_error"):
+        return f"{value:+,.2f}" if name == "mean_error" else f"{value:,.2f}"
+    return f"{value:.3f}"
+
+
+def group_sentences(metadata: dict[str, Any], column: str, rows: list[dict[str, Any]]) -> list[str]:
+    """The gap between the best and the worst served group, in words a non-technical reader follows."""
+    from .groups import MIN_GROUP_ROWS, largest_gap
+
+    problem = metadata["problem_type"]
+    gap = largest_gap(problem, rows)
+    if gap is None:
+        return [f"Fewer than two groups of `{column}` have {MIN_GROUP_ROWS} rows or more; no comparison."]
+    best, worst = gap["best"], gap["worst"]
+    if problem == "binary":
+        positive = metadata["positive_class"]
+        text = (
+            f"Of the cases that really are {positive!r}, the model catches {best['recall']:.0%} in group "
+            f"{best['group']!r} but {worst['recall']:.0%} in group {worst['group']!r}."
+        )
+    elif problem == "multiclass":
+        text = (
+            f"The model names the right class {best['accuracy']:.0%} of the time in group {best['group']!r} "
+            f"and {worst['accuracy']:.0%} of the time in group {worst['group']!r}."
+        )
+    else:
+        text = (
+            f"The typical error is {best['mae']:,.2f} in group {best['group']!r} and {worst['mae']:,.2f} in "
+            f"group {worst['group']!r}."
+        )
+    verdict = (
+        "That gap is large enough to review with the client before use."
+        if gap["worth_a_look"]
+        else "The groups are served about equally well on this measure."
+    )
+    return [f"{text} {verdict}"]

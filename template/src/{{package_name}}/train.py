@@ -25,6 +25,7 @@ from .config import Config
 from .data import file_sha256, load_table, prepare_training_data
 from .errors import GateFailed
 from .evaluate import CVResult, cross_validate, gate
+from .groups import group_metrics
 from .pipeline import build_pipeline
 from .progress import say, step
 
@@ -222,6 +223,9 @@ def _write_artifacts(
             "time_range": _time_range(training.frame, config),
         },
         "reference": {"file": "reference.parquet", "rows": len(reference), **reference_columns},
+        "groups": group_metrics(
+            training.frame, training.target, cv, config.problem_type, config.data.sensitive_columns
+        ),
         "versions": _versions(),
         "training": clock.elapsed(),
     }

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.requests import ClientDisconnect
 
 from .. import __version__
@@ -55,7 +56,11 @@ def create_app(config: Config | None = None, settings: ApiSettings | None = None
             await serving.stop()
             stop_logging()
 
-    app = FastAPI(
+    # The interactive docs (/docs) load Swagger UI from files shipped with the package (mounted at
+    # /static-offline-docs), not from a CDN: they work offline and on a client's closed network. Like
+    # /openapi.json, they need no API key. No /redoc: ReDoc still fetches its logo from the internet.
+    app = FastAPIOffline(
+        redoc_url=None,
         title=f"{config.project_name} API",
         version=__version__,
         description=f"Predictions and explanations for {config.client or config.project_name}.",
