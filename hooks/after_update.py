@@ -1,11 +1,16 @@
 """After `copier update`: say what to check before the update is committed.
 
 An update merges template improvements into a live engagement; the user reviews and commits it, so this
-script never touches git.
+script never changes the repository.
+
+During an update Copier also renders the old and the new template version into scratch folders and runs
+the tasks there; those folders are not git repositories (an update needs one), so the script stays quiet
+in them and speaks once, in the project.
 """
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 SKIPPED_FOLDERS = {".git", ".venv", "node_modules", "__pycache__"}
@@ -20,8 +25,21 @@ def rejected_hunks(root: Path) -> list[Path]:
     )
 
 
+def in_git_work_tree() -> bool:
+    """True in the project; False in Copier's scratch renders (and wherever git is missing)."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--is-inside-work-tree"], capture_output=True, text=True, check=False
+        )
+    except OSError:
+        return False
+    return result.stdout.strip() == "true"
+
+
 def main() -> int:
     root = Path.cwd()
+    if not in_git_work_tree():
+        return 0
     print()
     print("The project was updated from the template. Before you commit:")
     print("  git diff        # review every change the update made")
