@@ -76,7 +76,8 @@ def main() -> int:
     except yaml.YAMLError:
         before = None
     if not isinstance(before, dict) or lookup(before, OLD) is None:
-        return 0  # a config written by 1.0.0 or later, or one the project's own loader will complain about
+        print(f"Migration 1.0.0: {'.'.join(OLD)} is not in {CONFIG}; nothing to move.")
+        return 0
     old_key, new_key = ".".join(OLD), ".".join(NEW)
     if lookup(before, NEW) is not None:
         print(
