@@ -94,6 +94,15 @@ def engagement_owned_template_files(repo: Path) -> list[Path]:
     return files + sorted(path for path in (template / "docs").rglob("*") if path.is_file())
 
 
+def engagement_owned_paths(repo: Path) -> set[str]:
+    """Where those files land in a project."""
+    template = repo / "template"
+    return {
+        str(path.relative_to(template)).removesuffix(".jinja").replace("{{package_name}}", PACKAGE)
+        for path in engagement_owned_template_files(repo)
+    }
+
+
 def write_old_settings_layout(repo: Path) -> None:
     """configs/project.yaml as releases before 1.0.0 wrote it: max_categories under audit:."""
     config = repo / "template/configs/project.yaml.jinja"
@@ -273,17 +282,22 @@ def test_every_template_change_arrives_and_engagement_files_stay_the_engagements
         assert ENGAGEMENT_OWNED_MARK.encode() not in content, f"the template rewrote {name}"
 
 
-def test_updated_project_equals_a_fresh_copy_but_for_the_client_edits(story: Story, fresh_v2: Path) -> None:
+def test_updated_project_equals_a_fresh_copy_but_for_the_client_edits(
+    story: Story, fresh_v2: Path, releases: Path
+) -> None:
+    """Apart from the engagement's edits and the engagement-owned files (whose v1.1.0 side never arrives),
+    the updated project is what a fresh copy of v1.1.0 is."""
     updated, fresh = tree(story.project), tree(fresh_v2)
-    edited = set(story.edits) | {".copier-answers.yml"}
+    owned = engagement_owned_paths(releases)
+    edited = set(story.edits) | owned | {".copier-answers.yml"}
     added_by_client = {name for name in story.edits if name not in fresh}
     assert set(updated) - added_by_client == set(fresh)
     differing = {name for name in fresh if updated[name] != fresh[name]}
     assert differing <= edited, differing - edited
     # The README differs by exactly the consultant's note; the engagement-owned files by their edits.
     assert updated["README.md"].decode().replace(CLIENT_README_NOTE, "") == fresh["README.md"].decode()
-    engagement_owned = {"configs/project.yaml", f"src/{PACKAGE}/features.py"}
-    assert differing - {"README.md", ".copier-answers.yml"} == engagement_owned
+    assert {"configs/project.yaml", f"src/{PACKAGE}/features.py"} <= owned
+    assert differing - {"README.md", ".copier-answers.yml"} == owned
     assert read_answers(story.project) == read_answers(fresh_v2)
 
 
@@ -321,7 +335,11 @@ def test_same_version_changes_nothing_and_answer_changes_add_and_remove_files(
     answers = ("-d", "include_k8s=false", "-d", "ci_provider=gitlab")
     check(update(project, V2, *answers))
     expected = copy(releases, tmp_path / "expected", V2, *answers)
-    assert tree(project) == tree(expected)
+    updated, wanted, owned = tree(project), tree(expected), engagement_owned_paths(releases)
+    assert set(updated) == set(wanted)
+    # Template-owned files are those of the new answers; engagement-owned ones stay as they were.
+    assert {name for name in wanted if updated[name] != wanted[name]} <= owned
+    assert all(updated[name] == before[name] for name in owned if name in before)
     # Whatever the default answers deploy with (GitHub workflows, Kubernetes manifests) left with them.
     shipped_by_default = {name for name in tree(fresh_v2) if name.startswith((".github/", "deploy/k8s/"))}
     assert not shipped_by_default & set(tree(project))
