@@ -66,6 +66,8 @@ NEW_TEMPLATE_TEST = (
     '    makefile = Path(__file__).resolve().parents[1] / "Makefile"\n'
     '    assert "template-release:" in makefile.read_text(encoding="utf-8")\n',
 )
+# A template file in a folder named like an engagement-owned one, deeper down: still the template's.
+NEW_TEMPLATE_FIXTURE = ("template/tests/data/README.md", "Fixture data of the tests (template 1.1.0).\n")
 ENGAGEMENT_OWNED_MARK = "template 1.1.0 wrote this line"
 
 
@@ -125,7 +127,9 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
     release(repo, V1)
     for name, find, replace in TEMPLATE_OWNED_CHANGES:
         edit(repo / name, find, replace)
-    (repo / NEW_TEMPLATE_TEST[0]).write_text(NEW_TEMPLATE_TEST[1], encoding="utf-8")
+    for name, content in (NEW_TEMPLATE_TEST, NEW_TEMPLATE_FIXTURE):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(content, encoding="utf-8")
     for path in engagement_owned_template_files(repo):
         edit(path, None, f"\n# {ENGAGEMENT_OWNED_MARK}\n")
     release(repo, V2)
@@ -278,6 +282,7 @@ def test_every_template_change_arrives_and_engagement_files_stay_the_engagements
     assert "Every retraining passes the same gate (template 1.1.0)." in (project / "README.md").read_text()
     assert ".DS_Store" in (project / ".gitignore").read_text(encoding="utf-8")
     assert (project / "tests/test_template_release.py").read_text() == NEW_TEMPLATE_TEST[1]
+    assert (project / "tests/data/README.md").read_text() == NEW_TEMPLATE_FIXTURE[1]
     for name, content in tree(project).items():
         assert ENGAGEMENT_OWNED_MARK.encode() not in content, f"the template rewrote {name}"
 
