@@ -51,10 +51,10 @@ def main() -> int:
     else:
         print("  resolve conflict markers (<<<<<<< before/after >>>>>>>) if the diff shows any")
     print("  make install    # dependencies may have changed")
-    print("  the template's CHANGELOG, Upgrading: what a release asks of configs/project.yaml")
+    print("  make test       # the project's tests on the updated code")
+    print("  read the template CHANGELOG's Upgrading notes: what a release asks of configs/project.yaml")
     print("Your settings, data contract, features.py and docs/ were not rewritten (a migration says above")
     print("what it moved); data/, models/, reports/ and logs/ were not touched.")
-    print("  make test       # the project's tests on the updated code")
     print("Nothing was committed: commit the update yourself once it is reviewed.")
     return 0
 
