@@ -10,7 +10,7 @@ PYTEST_ARGS ?= -n auto --dist loadgroup
 DEMO := build/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help uv sync test test-fast lint format demo release clean
+.PHONY: help uv sync test test-fast lint format demo release clean lock-generated
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -66,6 +66,10 @@ demo: sync  ## render a project with default answers into build/demo: audit, tra
 release:  ## make release VERSION=X.Y.Z: date the changelog's Unreleased section, commit, tag vX.Y.Z
 	@test -n "$(VERSION)" || { echo "error: give the version, e.g. make release VERSION=1.1.0" >&2; exit 2; }
 	$(PYTHON) scripts/release.py $(VERSION)
+
+# The generated project's lock names the project, so it is a template: rendered, locked, slug put back.
+lock-generated: sync  ## rewrite template/uv.lock.jinja after a change of the generated dependencies
+	$(UV) run python scripts/lock_generated.py
 
 clean:  ## remove build output and caches
 	rm -rf build .pytest_cache .ruff_cache

@@ -137,6 +137,19 @@ def snapshot_template(dest: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project rendered with default answers and installed with its own `make install`: the environment
+    that the slow tests of every module share (one install per test process)."""
+    dest = render(tmp_path_factory.mktemp("default") / "acme-churn")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        ["make", "install"], cwd=dest, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+    assert result.returncode == 0, f"make install failed:\n{result.stdout}\n{result.stderr}"
+    return dest
+
+
+@pytest.fixture(scope="session")
 def template_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return snapshot_template(tmp_path_factory.mktemp("template") / "copier-ml-engagement")
 
@@ -163,12 +176,3 @@ def check(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     output = f"{result.stdout}\n{result.stderr}"
     assert result.returncode == 0, f"{result.args} failed ({result.returncode}):\n{output}"
     return result
-
-
-@pytest.fixture(scope="session")
-def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project rendered with default answers and installed with its own `make install`; other renders
-    run their own `src/` in its environment (their dependencies are the same)."""
-    dest = render(tmp_path_factory.mktemp("default") / "acme-churn")
-    check(run(["make", "install"], cwd=dest))
-    return dest

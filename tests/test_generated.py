@@ -1,8 +1,9 @@
 """Render projects with many answers and run what they render: audit, train, the generated tests, the
 notebook, and the errors a user meets with bad data.
 
-The default project is installed for real with its own `make install`; the other renders reuse that
-environment (their dependencies are the same) and run their code from their own `src/`.
+The default project (the `default_project` fixture of conftest.py) is installed for real with its own
+`make install`; the other renders reuse that environment (their dependencies are the same) and run their
+code from their own `src/`.
 """
 
 from __future__ import annotations

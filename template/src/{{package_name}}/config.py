@@ -16,6 +16,7 @@ import yaml
 from .errors import UserError
 
 CONFIG_RELATIVE_PATH = Path("configs") / "project.yaml"
+MODEL_DIR_ENV = "MODEL_DIR"
 PROBLEM_TYPES = ("binary", "multiclass", "regression")
 MODEL_FAMILIES = ("gradient_boosting", "random_forest", "linear")
 AUTH_MODES = ("none", "api_key")
@@ -85,7 +86,9 @@ class Config:
 
     @property
     def models_dir(self) -> Path:
-        return self.root / "models"
+        """models/ of the project, or $MODEL_DIR when set: a model directory mounted into a container."""
+        mounted = os.environ.get(MODEL_DIR_ENV)
+        return Path(mounted) if mounted else self.root / "models"
 
     @property
     def reports_dir(self) -> Path:

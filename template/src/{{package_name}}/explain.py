@@ -54,7 +54,12 @@ class Explainer:
     def explain(self, frame: pd.DataFrame) -> list[dict[str, Any]]:
         """Per record: prediction, base value, contributions per original feature, scale (and the class
         explained, for classification)."""
-        X = self._matrix(frame)
+        return self.explain_matrix(self._matrix(frame))
+
+    def explain_matrix(self, X: np.ndarray) -> list[dict[str, Any]]:
+        """`explain` for records already encoded into the model matrix (the API's fast encoder makes it
+        without pandas: for a few records, encoding through the Pipeline costs more than SHAP itself)."""
+        X = np.ascontiguousarray(X, dtype="float64")
         predictions = self.estimator.predict(X)
         values, base = self.attribute(X)
         output, sign = self._explained_output(predictions, values.shape[2])

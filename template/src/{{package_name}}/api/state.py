@@ -201,6 +201,8 @@ class ServingState:
 
     def _explain_batch(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         self.metrics.count_unseen(self.scorer.unseen_categories(records))
+        if self.scorer.encoder is not None:  # checked against the Pipeline at start-up
+            return self.explainer.explain_matrix(self.scorer.encoder.transform(records))
         return self.explainer.explain(self.scorer.frame(records))
 
 

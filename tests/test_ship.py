@@ -1,0 +1,580 @@
+"""Shipping: the Dockerfile, the CI files, the Kubernetes manifests and the lock file of a generated project,
+checked with the tools a platform team would use, and the serving dependency set installed and run for real.
+
+No Docker engine runs here, so the image is checked by its contract (what it copies, runs, exposes and
+installs) and by building its environment with exactly its install step, then starting its `CMD`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import TEMPLATE_ROOT, read_config, render
+
+BIN = Path(sys.executable).parent  # the linters of the template's dev environment
+PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
+
+# Answer combinations that together switch every shipping file on and off.
+VARIANTS = {
+    "github": {},
+    "gitlab": {
+        "ci_provider": "gitlab",
+        "api_auth": "none",
+        "include_k8s": False,
+        "python_version": "3.11",
+        "problem_type": "regression",
+    },
+    "none": {
+        "ci_provider": "none",
+        "project_name": "Ticket Triage",
+        "problem_type": "multiclass",
+        "python_version": "3.13",
+        "drift_schedule": "30 2 * * *",
+    },
+}
+# GitHub workflows with other answers than the defaults.
+GITHUB_VARIANTS = {
+    "defaults": {},
+    "other": {
+        "api_auth": "none",
+        "include_k8s": False,
+        "python_version": "3.13",
+        "drift_schedule": "0 */6 * * *",
+    },
+}
+
+
+def tool(name: str, *args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [str(BIN / name), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, f"{name} failed in {cwd}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def render_shippable(dest: Path, **answers: object) -> Path:
+    """A render without the copy tasks, made a git repository (actionlint only runs inside one)."""
+    render(dest, skip_tasks=True, **answers)
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    return dest
+
+
+def rendered(tmp_path_factory, name: str, answers: dict) -> tuple[Path, dict]:
+    project = render_shippable(tmp_path_factory.mktemp(name) / "project", **answers)
+    return project, yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def variant(request, tmp_path_factory) -> tuple[Path, dict]:
+    """A render per CI provider (with other answers changed along)."""
+    return rendered(tmp_path_factory, request.param, VARIANTS[request.param])
+
+
+@pytest.fixture(scope="module", params=sorted(GITHUB_VARIANTS))
+def github_variant(request, tmp_path_factory) -> tuple[Path, dict]:
+    """Renders with GitHub workflows."""
+    return rendered(tmp_path_factory, f"github-{request.param}", GITHUB_VARIANTS[request.param])
+
+
+# --- Dockerfile -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Instruction:
+    keyword: str
+    arguments: str
+    stage: int  # index of the FROM it belongs to
+
+    def exec_form(self) -> list[str]:
+        """The JSON array of CMD/ENTRYPOINT/HEALTHCHECK CMD (after any options)."""
+        return json.loads(self.arguments[self.arguments.index("[") :])
+
+
+def parse_dockerfile(path: Path) -> list[Instruction]:
+    """Instructions with continuation lines joined and comments dropped (enough for our own Dockerfile)."""
+    logical, current = [], ""
+    for line in path.read_text().splitlines():
+        if not current and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if line.rstrip().endswith("\\"):
+            current += line.rstrip()[:-1] + " "
+            continue
+        logical.append(current + line)
+        current = ""
+    instructions, stage = [], -1
+    for line in logical:
+        keyword, _, arguments = line.strip().partition(" ")
+        stage += keyword.upper() == "FROM"
+        instructions.append(Instruction(keyword.upper(), arguments.strip(), stage))
+    return instructions
+
+
+def final_stage(instructions: list[Instruction]) -> list[Instruction]:
+    last = max(item.stage for item in instructions)
+    return [item for item in instructions if item.stage == last]
+
+
+def install_commands(instructions: list[Instruction]) -> list[list[str]]:
+    """The `uv sync` commands of the RUN instructions, as argument lists (cache mounts left out)."""
+    commands = []
+    for item in instructions:
+        if item.keyword == "RUN" and "uv sync" in item.arguments:
+            words = shlex.split(item.arguments)
+            commands.append(words[words.index("uv") :])
+    return commands
+
+
+def dockerfile_env(instructions: list[Instruction]) -> dict[str, str]:
+    env = {}
+    for item in instructions:
+        if item.keyword == "ENV":
+            for pair in shlex.split(item.arguments):
+                key, _, value = pair.partition("=")
+                env[key] = value
+    return env
+
+
+def dockerignore(project: Path) -> set[str]:
+    lines = (project / ".dockerignore").read_text().splitlines()
+    return {line.strip().rstrip("/") for line in lines if line.strip() and not line.startswith("#")}
+
+
+def copies(instructions: list[Instruction]) -> list[tuple[list[str], str]]:
+    """(sources, destination) of every COPY from the build context (not `--from=` another stage)."""
+    result = []
+    for item in instructions:
+        if item.keyword == "COPY" and "--from=" not in item.arguments:
+            *sources, destination = item.arguments.split()
+            result.append((sources, destination))
+    return result
+
+
+def test_hadolint_is_clean(variant) -> None:
+    project, _ = variant
+    tool("hadolint", "--failure-threshold", "style", "Dockerfile", cwd=project)
+
+
+def test_dockerfile_contract(variant) -> None:
+    project, answers = variant
+    instructions = parse_dockerfile(project / "Dockerfile")
+    runtime = final_stage(instructions)
+    ignored = dockerignore(project)
+
+    # Every file copied from the build context exists and is not kept out of it by .dockerignore.
+    for sources, _ in copies(instructions):
+        for source in sources:
+            assert (project / source).exists(), f"COPY {source}: not in the rendered project"
+            assert source.rstrip("/") not in ignored, f"COPY {source}: excluded by .dockerignore"
+    # Client data, environments, reports and logs never reach the build context.
+    assert {"data", ".venv", "reports", "logs", ".git", ".env"} <= ignored
+
+    # The entry point is the project's console script, serving on every interface.
+    cmd = next(item for item in runtime if item.keyword == "CMD").exec_form()
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert cmd == [answers["project_slug"], "serve", "--host", "0.0.0.0"]
+    assert pyproject["project"]["scripts"][cmd[0]] == f"{answers['package_name']}.cli:main"
+
+    # The exposed port is the serve default; the health check asks a path the API serves.
+    port = read_config(project)["api"]["port"]
+    assert [item.arguments for item in runtime if item.keyword == "EXPOSE"] == [str(port)]
+    healthcheck = next(item for item in runtime if item.keyword == "HEALTHCHECK")
+    assert f"http://127.0.0.1:{port}/health" in " ".join(healthcheck.exec_form())
+    routes = (project / "src" / answers["package_name"] / "api" / "routes" / "health.py").read_text()
+    assert '@router.get("/health"' in routes
+
+    # The server does not run as root.
+    users = [item.arguments for item in runtime if item.keyword == "USER"]
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    assert runtime.index(next(i for i in runtime if i.keyword == "USER")) < runtime.index(healthcheck)
+
+    # The install step: the runtime set only, exactly as locked, bytecode compiled.
+    commands = install_commands(instructions)
+    assert commands, "no uv sync in the Dockerfile"
+    for command in commands:
+        assert {"--locked", "--no-default-groups", "--compile-bytecode", "--no-editable"} <= set(command)
+        assert not {"--group", "--all-groups", "--extra", "--all-extras", "--dev"} & set(command), command
+    assert any("--no-install-project" not in command for command in commands), "the project itself"
+
+
+def test_runtime_set_leaves_out_monitoring_notebooks_and_test_tools(variant) -> None:
+    project, _ = variant
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    runtime = " ".join(pyproject["project"]["dependencies"])
+    groups = pyproject["dependency-groups"]
+    assert groups["monitoring"] == ["evidently>=0.7.23,<0.8"]
+    for name in ("evidently", "jupyter", "ipykernel", "nbclient", "pytest", "ruff", "matplotlib"):
+        assert name not in runtime, f"{name} is in the serving runtime set"
+    assert {"training", "monitoring", "notebooks", "dev"} <= groups.keys()
+    # `make install` brings every group, as locked; `make lock` relocks.
+    makefile = (project / "Makefile").read_text()
+    assert "sync --locked --all-groups --compile-bytecode" in makefile and "$(UV) lock" in makefile
+
+
+# --- CI -------------------------------------------------------------------------------------------------
+
+
+def workflow(project: Path, name: str) -> dict:
+    return yaml.safe_load((project / ".github" / "workflows" / name).read_text())
+
+
+def test_ci_files_follow_the_provider(variant) -> None:
+    project, answers = variant
+    provider = answers["ci_provider"]
+    assert (project / ".github").exists() == (provider == "github")
+    assert (project / ".gitlab-ci.yml").exists() == (provider == "gitlab")
+
+
+def test_actionlint_is_clean_on_every_workflow(github_variant) -> None:
+    project, answers = github_variant
+    tool("actionlint", cwd=project)
+    ci = workflow(project, "ci.yml")
+    steps = "\n".join(str(step) for job in ci["jobs"].values() for step in job["steps"])
+    for command in (
+        "ruff check",
+        "pytest",
+        f"{answers['project_slug']} audit",
+        f"{answers['project_slug']} train",
+    ):
+        assert command in steps, command
+    assert "docker/build-push-action" in steps and "cache-from" in steps and "enable-cache" in steps
+
+
+def test_scheduled_drift_workflow(github_variant) -> None:
+    project, answers = github_variant
+    drift = workflow(project, "drift.yml")
+    triggers = drift[True]  # YAML 1.1 reads the key `on` as True
+    assert triggers["schedule"] == [{"cron": answers["drift_schedule"]}]
+    steps = drift["jobs"]["drift"]["steps"]
+    check = next(step for step in steps if "drift" in step.get("run", "") and "uv run" in step["run"])
+    assert f"uv run {answers['project_slug']} drift" in check["run"] and 'exit "$status"' in check["run"]
+    upload = next(step for step in steps if step.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["if"] == "always()" and upload["with"]["path"] == "reports/drift/"
+
+
+def test_gitlab_ci_validates_against_gitlab_schema(tmp_path) -> None:
+    project = render_shippable(tmp_path / "project", ci_provider="gitlab", drift_schedule="15 4 * * 1-5")
+    tool("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml", cwd=project)
+    pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    assert pipeline["stages"] == ["lint", "test", "smoke", "docker", "drift"]
+    assert pipeline["drift"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
+    assert pipeline["drift"]["script"] == ["uv run acme-churn drift"]
+    assert pipeline["drift"]["artifacts"]["when"] == "always"
+    assert "15 4 * * 1-5" in (project / ".gitlab-ci.yml").read_text()
+    assert pipeline[".uv"]["cache"]["key"] == {"files": ["uv.lock"]}
+
+
+def test_template_ci_runs_make_test() -> None:
+    tool("actionlint", ".github/workflows/ci.yml", cwd=TEMPLATE_ROOT)
+    ci = yaml.safe_load((TEMPLATE_ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    runs = [step["run"] for job in ci["jobs"].values() for step in job["steps"] if "run" in step]
+    assert runs == ["make test"]
+    assert "make test" in (TEMPLATE_ROOT / ".ci" / "run").read_text()
+
+
+def test_pre_commit_config_is_valid(variant) -> None:
+    project, _ = variant
+    tool("pre-commit", "validate-config", ".pre-commit-config.yaml", cwd=project)
+    hooks = {
+        hook["id"]
+        for repo in yaml.safe_load((project / ".pre-commit-config.yaml").read_text())["repos"]
+        for hook in repo["hooks"]
+    }
+    assert {"ruff-check", "ruff-format", "nbstripout", "check-yaml"} <= hooks
+
+
+# --- Python version -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("python_version", PYTHON_VERSIONS)
+def test_python_version_is_the_same_everywhere(tmp_path, python_version: str) -> None:
+    versions = {}
+    for provider in ("github", "gitlab"):
+        project = render(
+            tmp_path / provider, skip_tasks=True, ci_provider=provider, python_version=python_version
+        )
+        base = [i.arguments for i in parse_dockerfile(project / "Dockerfile") if i.keyword == "FROM"]
+        versions[f"{provider}: Dockerfile"] = {re.match(r"python:(\d+\.\d+)-", b).group(1) for b in base[1:]}
+        if provider == "github":
+            for name in ("ci.yml", "drift.yml"):
+                versions[name] = {workflow(project, name)["env"]["UV_PYTHON"]}
+        else:
+            pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+            versions[".gitlab-ci.yml"] = {pipeline["variables"]["UV_PYTHON"]}
+            versions[".gitlab-ci.yml image"] = {
+                re.search(r"python(\d+\.\d+)", pipeline[".uv"]["image"]).group(1)
+            }
+        pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+        minimum = pyproject["project"]["requires-python"].removeprefix(">=")
+        assert tuple(map(int, python_version.split("."))) >= tuple(map(int, minimum.split(".")))
+    assert all(found == {python_version} for found in versions.values()), versions
+
+
+# --- Kubernetes -----------------------------------------------------------------------------------------
+
+
+def manifests(project: Path) -> dict[str, dict]:
+    folder = project / "deploy" / "k8s"
+    kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text())
+    return {name: yaml.safe_load((folder / name).read_text()) for name in kustomization["resources"]}
+
+
+@pytest.mark.parametrize("api_auth", ["api_key", "none"])
+def test_kubernetes_manifests_validate(tmp_path, api_auth: str) -> None:
+    project = render(tmp_path / "project", skip_tasks=True, api_auth=api_auth)
+    folder = project / "deploy" / "k8s"
+    resources = manifests(project)
+    assert set(resources) == {path.name for path in folder.glob("*.yaml")} - {"kustomization.yaml"}
+    tool("kubernetes-validate", "--strict", *sorted(resources), cwd=folder)
+    kinds = {resource["kind"]: resource for resource in resources.values()}
+    assert set(kinds) == {"Deployment", "Service", "HorizontalPodAutoscaler"}  # no Secret with values
+
+    pod = kinds["Deployment"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    port = read_config(project)["api"]["port"]
+    assert container["ports"][0]["containerPort"] == port
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
+    assert container["resources"]["requests"] and container["resources"]["limits"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+    assert "/app/logs" in mounts and mounts["/app/logs"] in {volume["name"] for volume in pod["volumes"]}
+    # The image's user is the one the pod runs as.
+    user = [i.arguments for i in parse_dockerfile(project / "Dockerfile") if i.keyword == "USER"][-1]
+    assert str(pod["securityContext"]["runAsUser"]) == user.split(":")[0]
+    env = {item["name"]: item for item in container.get("env", [])}
+    if api_auth == "api_key":
+        assert env["API_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "API_KEY"
+    else:
+        assert "API_KEY" not in env
+    assert (
+        kinds["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]["name"]
+        == kinds["Deployment"]["metadata"]["name"]
+    )
+
+
+def test_no_kubernetes_manifests_when_not_asked(tmp_path) -> None:
+    project = render(tmp_path / "project", skip_tasks=True, include_k8s=False)
+    assert not (project / "deploy").exists()
+
+
+# --- Lock file ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slug", ["acme-churn", "x1", "ticket-triage-2"])
+def test_lock_file_matches_the_rendered_project(tmp_path, slug: str) -> None:
+    """The shipped lock is current for any slug: a stale template/uv.lock.jinja fails here
+    (rewrite it with `make lock-generated`)."""
+    project = render(tmp_path / "project", skip_tasks=True, project_slug=slug)
+    text = (project / "uv.lock").read_text()
+    assert f'name = "{slug}"' in text and "{{" not in text and "{%" not in text
+    result = subprocess.run(
+        ["uv", "lock", "--check"], cwd=project, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, f"uv.lock is stale for {slug}: run `make lock-generated`\n{result.stderr}"
+
+
+# --- The runtime set, for real --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def folder_mib(path: Path) -> float:
+    """Size on disk of a folder (each hard-linked file counted once within it)."""
+    result = subprocess.run(["du", "-sk", str(path)], capture_output=True, text=True, check=True)
+    return int(result.stdout.split()[0]) / 1024
+
+
+def http(method: str, url: str, body: dict | None = None, key: str | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if key:
+        request.add_header("X-API-Key", key)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def wait_ready(url: str, server: subprocess.Popen, timeout: float = 120) -> float:
+    """Seconds until GET /ready answers 200; fails if the server exits first."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        assert server.poll() is None, f"the server exited with {server.returncode}"
+        try:
+            with urllib.request.urlopen(f"{url}/ready", timeout=2) as response:
+                if response.status == 200:
+                    return time.monotonic() - started
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"/ready did not answer 200 within {timeout} s")
+
+
+def container_layout(project: Path, instructions: list[Instruction], root: Path) -> Path:
+    """What the runtime stage puts in its WORKDIR, copied from the project: configs/, models/, logs/."""
+    runtime = final_stage(instructions)
+    for sources, destination in copies(runtime):
+        for source in sources:
+            shutil.copytree(project / source, root / destination)
+    (root / "logs").mkdir()
+    return root
+
+
+@pytest.mark.slow
+def test_runtime_set_serves_for_real(default_project: Path, tmp_path: Path) -> None:
+    """The Dockerfile's install step in a fresh environment, its CMD started, the API answering; the model
+    trained beforehand with the dev environment and mounted through MODEL_DIR."""
+    # The linear family: its explainer reads the training reference (Parquet) at start-up.
+    project = render(tmp_path / "project", skip_tasks=True, model_family="linear")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    slug, package = answers["project_slug"], answers["package_name"]
+    dev_python = default_project / ".venv" / "bin" / "python"
+    train_env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(project / "src")}
+    train_env.pop("VIRTUAL_ENV", None)
+    trained = subprocess.run(
+        [dev_python, "-m", package, "train"], cwd=project, env=train_env, capture_output=True, text=True
+    )
+    assert trained.returncode == 0, trained.stderr
+
+    # Exactly the Dockerfile's install step: its uv commands, its ENV, in the project (the build context).
+    instructions = parse_dockerfile(project / "Dockerfile")
+    runtime_env_dir = tmp_path / "runtime-venv"
+    build_stage = next(i.stage for i in instructions if i.keyword == "RUN" and "uv sync" in i.arguments)
+    env = {**os.environ, **dockerfile_env([i for i in instructions if i.stage == build_stage])}
+    env["UV_PROJECT_ENVIRONMENT"] = str(runtime_env_dir)  # the Dockerfile's /app/.venv
+    env.pop("VIRTUAL_ENV", None)
+    for command in install_commands(instructions):
+        result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, f"{command}: {result.stderr}"
+
+    # The serving environment has no drift, notebook or test tools.
+    for module in ("evidently", "matplotlib", "pytest", "nbclient"):
+        probe = subprocess.run(
+            [runtime_env_dir / "bin" / "python", "-c", f"import {module}"], capture_output=True
+        )
+        assert probe.returncode != 0, f"{module} imports in the runtime environment"
+
+    # The runtime stage's WORKDIR, without a baked-in model: the trained one is mounted via MODEL_DIR.
+    app = container_layout(project, instructions, tmp_path / "app")
+    mounted = tmp_path / "mounted-models"
+    shutil.copytree(project / "models", mounted)
+    for item in (app / "models").iterdir():
+        item.unlink()
+    port, key = free_port(), "runtime-test-key"
+    cmd = next(item for item in final_stage(instructions) if item.keyword == "CMD").exec_form()
+    assert cmd[0] == slug
+    server_env = {
+        **{k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")},
+        **dockerfile_env(final_stage(instructions)),
+        "PATH": f"{runtime_env_dir / 'bin'}:{os.environ['PATH']}",
+        "MODEL_DIR": str(mounted),
+        "API_KEY": key,
+        "OMP_NUM_THREADS": "1",
+    }
+    server = subprocess.Popen(
+        [runtime_env_dir / "bin" / cmd[0], *cmd[1:], "--host", "127.0.0.1", "--port", str(port)],
+        cwd=app,
+        env=server_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        cold_start = wait_ready(url, server)  # from the process start
+        assert http("GET", f"{url}/health") == (200, {"status": "ok"})
+        # The image's HEALTHCHECK command itself, pointed at this server's port, with the runtime's python.
+        healthcheck = next(i for i in final_stage(instructions) if i.keyword == "HEALTHCHECK").exec_form()
+        port_in_image = str(read_config(project)["api"]["port"])
+        probe_cmd = [part.replace(f":{port_in_image}/", f":{port}/") for part in healthcheck]
+        probe = subprocess.run(probe_cmd, env=server_env, capture_output=True, text=True, timeout=30)
+        assert probe.returncode == 0, probe.stderr
+        metadata = json.loads((mounted / "metadata.json").read_text())
+        features = [f["name"] for f in metadata["features"] if not f.get("derived")]
+        sample = pd.read_csv(project / read_config(project)["data"]["path"], nrows=3)[features]
+        records = json.loads(sample.to_json(orient="records"))
+        status, predicted = http("POST", f"{url}/v1/predict", {"records": records}, key)
+        assert status == 200, predicted
+        assert len(predicted["predictions"]) == 3 and len(predicted["probabilities"]) == 3
+        assert predicted["model_version"] == metadata["model_version"]
+        status, explained = http("POST", f"{url}/v1/explain", {"records": records}, key)
+        assert status == 200, explained
+        rows = explained["explanations"]
+        assert len(rows) == 3 and all(set(row["contributions"]) <= set(features) for row in rows)
+        # base_value + contributions = the model's log-odds of the class that /v1/predict gives a probability.
+        for row, probabilities in zip(rows, predicted["probabilities"], strict=True):
+            assert row["scale"] == "log-odds"
+            probability = probabilities[str(row["explained_class"])]
+            explained_output = row["base_value"] + sum(row["contributions"].values())
+            assert explained_output == pytest.approx(math.log(probability / (1 - probability)), abs=1e-6)
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=30)
+    assert "Traceback" not in errors, errors
+    assert (app / "logs" / "predictions").is_dir(), "the prediction log goes to the writable logs/"
+    assert not list((app / "models").iterdir()), "nothing written into the image's models/"
+
+    runtime_mib, full_mib = folder_mib(runtime_env_dir), folder_mib(default_project / ".venv")
+    report = (
+        f"runtime environment {runtime_mib:.0f} MiB vs full dev environment {full_mib:.0f} MiB "
+        f"({runtime_mib / full_mib:.0%}); cold start to /ready {cold_start:.1f} s"
+    )
+    print(report)
+    assert runtime_mib <= 0.5 * full_mib, report
+
+
+@pytest.fixture(scope="module")
+def runtime_pins(tmp_path_factory) -> Path:
+    """The locked runtime set as pinned requirements (the lock is the same for every `python_version`)."""
+    folder = tmp_path_factory.mktemp("pins")
+    project = render(folder / "project", skip_tasks=True)
+    pins = folder / "runtime.txt"
+    export = ["uv", "export", "--locked", "--no-default-groups", "--no-emit-project", "--no-hashes", "-q"]
+    subprocess.run([*export, "-o", pins], cwd=project, check=True, timeout=120)
+    return pins
+
+
+@pytest.mark.parametrize("python_version", PYTHON_VERSIONS)
+def test_runtime_set_installs_from_wheels_on_the_image_python(
+    runtime_pins: Path, python_version: str
+) -> None:
+    """The slim image has no compiler: every locked runtime package must have a wheel for its Python."""
+    compile_ = [
+        "uv",
+        "pip",
+        "compile",
+        runtime_pins,
+        "--python-version",
+        python_version,
+        "-q",
+        "-o",
+        os.devnull,
+    ]
+    platform = ["--python-platform", "x86_64-manylinux_2_28", "--only-binary", ":all:"]
+    result = subprocess.run([*compile_, *platform], capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, f"no wheel for Python {python_version}:\n{result.stderr}"
