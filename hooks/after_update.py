@@ -25,6 +25,15 @@ def rejected_hunks(root: Path) -> list[Path]:
     )
 
 
+def lock_has_conflicts(root: Path) -> bool:
+    """uv.lock with conflict markers: a lock file is regenerated, never merged by hand."""
+    lock = root / "uv.lock"
+    if not lock.is_file():
+        return False
+    lines = lock.read_text(encoding="utf-8", errors="replace").splitlines()
+    return any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in lines)
+
+
 def in_git_work_tree() -> bool:
     """True in the project; False in Copier's scratch renders (and wherever git is missing)."""
     try:
@@ -50,6 +59,9 @@ def main() -> int:
             print(f"    {path}")
     else:
         print("  resolve conflict markers (<<<<<<< before/after >>>>>>>) if the diff shows any")
+    if lock_has_conflicts(root):
+        print("  uv.lock did not merge: take yours back and lock again from the merged pyproject.toml:")
+        print("    git checkout HEAD -- uv.lock && make lock")
     print("  make install    # dependencies may have changed")
     print("  make test       # the project's tests on the updated code")
     print("  read the template CHANGELOG's Upgrading notes: what a release asks of configs/project.yaml")
