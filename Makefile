@@ -4,12 +4,13 @@
 PYTHON ?= python3
 # `uv` when it is on PATH, else the copy that pip installs into the user site, called through Python.
 UV ?= $(shell command -v uv >/dev/null 2>&1 && echo uv || echo "$(PYTHON) -m uv")
-# Two workers pay off on a 2-core machine; `make test PYTEST_ARGS=` runs in one process.
-PYTEST_ARGS ?= -n auto
+# Two workers pay off on a 2-core machine; `make test PYTEST_ARGS=` runs in one process. `loadgroup`
+# keeps the tests of an `xdist_group` on one worker, so their shared fixtures are built once.
+PYTEST_ARGS ?= -n auto --dist loadgroup
 DEMO := build/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help uv sync test test-fast lint format demo clean lock-generated
+.PHONY: help uv sync test test-fast lint format demo release clean lock-generated
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,6 +61,11 @@ demo: sync  ## render a project with default answers into build/demo: audit, tra
 	@echo "  experiment log   $(DEMO)/reports/experiments.jsonl"
 	$(MAKE) -C $(DEMO) api-demo
 	@echo "Not part of the demo yet: the drift check and the weekly report."
+
+# A release is a commit with a dated CHANGELOG section, tagged vX.Y.Z: the tag Copier updates projects to.
+release:  ## make release VERSION=X.Y.Z: date the changelog's Unreleased section, commit, tag vX.Y.Z
+	@test -n "$(VERSION)" || { echo "error: give the version, e.g. make release VERSION=1.1.0" >&2; exit 2; }
+	$(PYTHON) scripts/release.py $(VERSION)
 
 # The generated project's lock names the project, so it is a template: rendered, locked, slug put back.
 lock-generated: sync  ## rewrite template/uv.lock.jinja after a change of the generated dependencies

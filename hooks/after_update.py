@@ -1,11 +1,16 @@
 """After `copier update`: say what to check before the update is committed.
 
 An update merges template improvements into a live engagement; the user reviews and commits it, so this
-script never touches git.
+script never changes the repository.
+
+During an update Copier also renders the old and the new template version into scratch folders and runs
+the tasks there; those folders are not git repositories (an update needs one), so the script stays quiet
+in them and speaks once, in the project.
 """
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 SKIPPED_FOLDERS = {".git", ".venv", "node_modules", "__pycache__"}
@@ -20,8 +25,30 @@ def rejected_hunks(root: Path) -> list[Path]:
     )
 
 
+def lock_has_conflicts(root: Path) -> bool:
+    """uv.lock with conflict markers: a lock file is regenerated, never merged by hand."""
+    lock = root / "uv.lock"
+    if not lock.is_file():
+        return False
+    lines = lock.read_text(encoding="utf-8", errors="replace").splitlines()
+    return any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in lines)
+
+
+def in_git_work_tree() -> bool:
+    """True in the project; False in Copier's scratch renders (and wherever git is missing)."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--is-inside-work-tree"], capture_output=True, text=True, check=False
+        )
+    except OSError:
+        return False
+    return result.stdout.strip() == "true"
+
+
 def main() -> int:
     root = Path.cwd()
+    if not in_git_work_tree():
+        return 0
     print()
     print("The project was updated from the template. Before you commit:")
     print("  git diff        # review every change the update made")
@@ -32,8 +59,14 @@ def main() -> int:
             print(f"    {path}")
     else:
         print("  resolve conflict markers (<<<<<<< before/after >>>>>>>) if the diff shows any")
+    if lock_has_conflicts(root):
+        print("  uv.lock did not merge: take yours back and lock again from the merged pyproject.toml:")
+        print("    git checkout HEAD -- uv.lock && make lock")
     print("  make install    # dependencies may have changed")
     print("  make test       # the project's tests on the updated code")
+    print("  read the template CHANGELOG's Upgrading notes: what a release asks of configs/project.yaml")
+    print("Your settings, data contract, features.py and docs/ were not rewritten (a migration says above")
+    print("what it moved); data/, models/, reports/ and logs/ were not touched.")
     print("Nothing was committed: commit the update yourself once it is reviewed.")
     return 0
 

@@ -204,6 +204,15 @@ def test_after_update_lists_rejected_changes_and_commits_nothing(tmp_path):
     assert commit_count(project) == 1
 
 
+def test_after_update_says_how_to_redo_a_lock_that_did_not_merge(tmp_path):
+    project = render(tmp_path / "p")
+    lock = project / "uv.lock"
+    lock.write_text("<<<<<<< before updating\nversion = 1\n=======\nversion = 2\n>>>>>>> after updating\n")
+    result = run_hook("after_update.py", project)
+    assert result.returncode == 0, result.stderr
+    assert "git checkout HEAD -- uv.lock && make lock" in result.stdout
+
+
 def test_copier_update_runs_the_update_task_only(tmp_path, template_snapshot):
     """A real `copier update` to a newer template commit: the change arrives, the after-update task prints
     what to review, the after-copy task does not run again, and nothing is committed for the user."""

@@ -143,7 +143,7 @@ def _column_profiles(frame: pd.DataFrame, config: Config) -> list[dict[str, Any]
                 "name": name,
                 "role": _configured_role(name, config),
                 "dtype": str(series.dtype),
-                "kind": contract_mod.infer_kind(series, config.audit.max_categories),
+                "kind": contract_mod.infer_kind(series, config.data.max_categories),
                 "missing": missing,
                 "missing_share": missing / rows,
                 "distinct": distinct,
@@ -865,7 +865,7 @@ def _feature_issues(profiles: list[dict[str, Any]], left_out: set[str], config: 
                     name,
                     f"free text ({profile['distinct']:,} distinct values)",
                     f"'{name}' has {profile['distinct']:,} distinct text values (more than "
-                    f"audit.max_categories = {config.audit.max_categories}), so it is treated as free text "
+                    f"data.max_categories = {config.data.max_categories}), so it is treated as free text "
                     "and left out of the model. If it matters, group its values or derive features from it "
                     "in features.py.",
                 )

@@ -21,6 +21,10 @@ PROBLEM_TYPES = ("binary", "multiclass", "regression")
 MODEL_FAMILIES = ("gradient_boosting", "random_forest", "linear")
 AUTH_MODES = ("none", "api_key")
 
+# Settings that moved, with the template release that moved them: a config that still has one was written
+# by an older template, and `copier update` moves it (hooks/migrations/ of the template).
+MOVED_SETTINGS = {"audit.max_categories": ("data.max_categories", "1.0.0")}
+
 # The metric the quality gate compares, per problem type; all of them are "higher is better".
 GATE_METRICS = {"binary": "roc_auc", "multiclass": "macro_f1", "regression": "r2"}
 
@@ -35,13 +39,13 @@ class DataConfig:
     keep_columns: tuple[str, ...] = ()
     positive_class: Any = None
     sensitive_columns: tuple[str, ...] = ()  # the model card reports performance per group of each
+    max_categories: int = 50
 
 
 @dataclass(frozen=True)
 class AuditConfig:
     leakage_threshold: float = 0.97
     id_unique_ratio: float = 0.98
-    max_categories: int = 50
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,7 @@ def load_config(path: str | Path | None = None) -> Config:
 def parse_config(raw: dict[str, Any], root: Path, source: str = "config") -> Config:
     """Build a checked `Config` from the parsed YAML mapping."""
     reader = SettingsReader(raw, source)
+    reader.refuse_moved(MOVED_SETTINGS)
     problem_type = reader.choice("problem_type", PROBLEM_TYPES)
     id_columns = reader.str_list("data.id_columns")
     time_column = reader.optional_str("data.time_column")
@@ -148,6 +153,7 @@ def parse_config(raw: dict[str, Any], root: Path, source: str = "config") -> Con
         keep_columns=reader.str_list("data.keep_columns"),
         positive_class=reader.get("data.positive_class", None),
         sensitive_columns=reader.str_list("data.sensitive_columns"),
+        max_categories=int(reader.number("data.max_categories", 50, low=2, integer=True)),
     )
     if target in data.sensitive_columns:
         raise UserError(f"{source}: data.sensitive_columns lists the target {target!r}; name other columns")
@@ -165,7 +171,6 @@ def parse_config(raw: dict[str, Any], root: Path, source: str = "config") -> Con
     audit = AuditConfig(
         leakage_threshold=reader.number("audit.leakage_threshold", 0.97, low=0.5, high=1.0),
         id_unique_ratio=reader.number("audit.id_unique_ratio", 0.98, low=0.5, high=1.0),
-        max_categories=int(reader.number("audit.max_categories", 50, low=2, integer=True)),
     )
     model = ModelConfig(
         family=reader.choice("model.family", MODEL_FAMILIES),
@@ -191,7 +196,8 @@ def parse_config(raw: dict[str, Any], root: Path, source: str = "config") -> Con
     )
 
 
-_MISSING = object()
+_MISSING = object()  # no default: the setting is required
+_ABSENT = object()  # a default that tells a missing setting from one set to null
 
 
 class SettingsReader:
@@ -210,6 +216,15 @@ class SettingsReader:
                 return default
             node = node[part]
         return node
+
+    def refuse_moved(self, moved: dict[str, tuple[str, str]]) -> None:
+        """A setting at its old place would be silently ignored: say where it lives now instead."""
+        for old, (new, version) in moved.items():
+            if self.get(old, _ABSENT) is not _ABSENT:
+                raise UserError(
+                    f"{self.source}: {old} is now {new} (template {version}); move it there, or run "
+                    "`copier update`, which moves it for you"
+                )
 
     def fail(self, key: str, value: Any, allowed: str) -> UserError:
         return UserError(f"{self.source}: {key} is {value!r}; {allowed}")

@@ -58,7 +58,7 @@ def infer_contract(
     columns = []
     for name in frame.columns:
         series = frame[name]
-        kind = infer_kind(series, config.audit.max_categories)
+        kind = infer_kind(series, config.data.max_categories)
         role, reason = "feature", ""
         if name == data.target:
             role = "target"
