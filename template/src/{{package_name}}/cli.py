@@ -1,6 +1,7 @@
-"""Command line: `<project-slug> audit|train|predict|serve` (also `python -m <package>`).
+"""Command line: `<project-slug> audit|train|predict|serve|drift` (also `python -m <package>`).
 
-Exit codes: 0 done, 1 the quality gate failed, 2 bad input (one line on stderr says what and what to do).
+Exit codes: 0 done, 1 the quality gate failed (`drift`: drift detected), 2 bad input (one line on stderr
+says what and what to do).
 Heavy libraries are imported by the commands, not here, so `--help` answers at once.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from .errors import GateFailed, UserError
 
 EXIT_OK, EXIT_GATE, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_DRIFT = 1
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -58,6 +60,31 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _drift(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .config import load_config
+    from .drift.monitor import run_drift
+
+    summary = run_drift(
+        load_config(args.config),
+        current_path=Path(args.current) if args.current else None,
+        since=args.since,
+        last=args.last,
+        workspace=Path(args.workspace) if args.workspace else None,
+        sample_rows=args.sample_rows,
+        seed=args.seed,
+    )
+    drifted = ", ".join(summary["drifted_columns"]) or "none"
+    verdict = "DRIFT" if summary["dataset_drift"] else "no drift"
+    print(
+        f"{verdict}: {summary['n_drifted_columns']} of {summary['n_columns']} columns drifted "
+        f"(share {summary['share_of_drifted_columns']:.2f}, alarm at {summary['drift_share_threshold']:.2f}; "
+        f"drifted: {drifted}); report: {summary['outputs']['html']}"
+    )
+    return EXIT_DRIFT if summary["dataset_drift"] else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     parser.add_argument(
@@ -86,6 +113,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="worker processes, each with the model (default 1)"
     )
     serve.set_defaults(run=_serve)
+    drift = commands.add_parser(
+        "drift",
+        help="compare live traffic (the prediction log) with the training data; exit 1 on drift",
+    )
+    drift.add_argument("--current", help="CSV or Parquet file of live rows instead of the prediction log")
+    window = drift.add_mutually_exclusive_group()
+    window.add_argument("--since", help="only rows from this UTC date or time on (ISO 8601, e.g. 2025-05-01)")
+    window.add_argument("--last", help="only rows of this recent period, e.g. 24h, 7d or 2w")
+    drift.add_argument("--workspace", help="also add the run to this Evidently workspace (`evidently ui`)")
+    drift.add_argument(
+        "--sample-rows",
+        type=int,
+        help="live rows compared, drawn at random (default: drift.sample_rows; 0 = all)",
+    )
+    drift.add_argument("--seed", type=int, help="seed of that draw (default: drift.seed)")
+    drift.set_defaults(run=_drift)
     return parser
 
 
