@@ -8,7 +8,6 @@ environment (their dependencies are the same) and run their code from their own 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import render
+from conftest import PROJECT_ENV, check, render, run
 
 pytestmark = pytest.mark.slow
 
@@ -26,37 +25,6 @@ SAMPLES = {
     "multiclass": ("support_tickets.csv", "priority", "macro_f1"),
     "regression": ("house_prices.csv", "sale_price", "r2"),
 }
-
-
-# Tests run in parallel on few cores: one OpenMP thread per process avoids oversubscription, which slows
-# gradient boosting down many times over.
-PROJECT_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-
-
-def run(cmd: list[str | Path], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600):
-    return subprocess.run(
-        [str(part) for part in cmd],
-        cwd=cwd,
-        env=PROJECT_ENV if env is None else env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def check(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    output = f"{result.stdout}\n{result.stderr}"
-    assert result.returncode == 0, f"{result.args} failed ({result.returncode}):\n{output}"
-    return result
-
-
-@pytest.fixture(scope="session")
-def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project rendered with default answers and installed with its own `make install`."""
-    dest = render(tmp_path_factory.mktemp("default") / "acme-churn")
-    check(run(["make", "install"], cwd=dest))
-    return dest
 
 
 class Project:

@@ -61,6 +61,21 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _drift(args: argparse.Namespace) -> int:
+    """Exit 1 means drift to the scheduled job: a crash must not look like one (Python exits 1 on an
+    uncaught exception), so anything unexpected is reported with its traceback and exit 2."""
+    try:
+        return _run_drift(args)
+    except (UserError, KeyboardInterrupt):
+        raise
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        print("error: the drift check failed unexpectedly (traceback above)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _run_drift(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .config import load_config

@@ -74,7 +74,7 @@ class DriftConfig:
     prediction_threshold: float | None = None
     drift_share: float = 0.5
     min_current_rows: int = 200
-    sample_rows: int = 50_000  # 0 = use every row
+    sample_rows: int = 20_000  # 0 = use every row
     seed: int = 42
     schedule: str = "0 6 * * 1"
 
