@@ -227,9 +227,9 @@ def report_scenario(name: str, result: dict[str, Any]) -> None:
             else ""
         )
         print(
-            f"  {label:9} {run['rows_used']:>9,} rows  {run['seconds']:6.1f} s ({run['cpu_seconds']:.1f} s CPU, "
-            f"load {run['load_average_1min']:.1f})  {run['peak_rss_bytes'] / 1024**3:5.2f} GiB peak  "
-            f"exit {run['exit_code']}{target}"
+            f"  {label:9} {run['rows_used']:>9,} rows  {run['seconds']:6.1f} s "
+            f"({run['cpu_seconds']:.1f} s CPU, load {run['load_average_1min']:.1f})  "
+            f"{run['peak_rss_bytes'] / 1024**3:5.2f} GiB peak  exit {run['exit_code']}{target}"
         )
     drifted = [column for column, value in result["unsampled"]["columns"].items() if value["drifted"]]
     agree = result["agreement"]
