@@ -27,10 +27,12 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .config import load_config
     from .train import run_train
 
-    metadata = run_train(load_config(args.config))
+    metadata = run_train(load_config(args.config), data_path=Path(args.data) if args.data else None)
     gate = metadata["gate"]
     print(
         f"model {metadata['model_version']}: {gate['metric']} {gate['model']:.3f} vs baseline "
@@ -109,9 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "audit", help="audit the data; write the audit report, the data contract and the data dictionary"
     ).set_defaults(run=_audit)
-    commands.add_parser(
+    train = commands.add_parser(
         "train", help="cross-validate against a baseline, gate, fit; write the model and its model card"
-    ).set_defaults(run=_train)
+    )
+    train.add_argument(
+        "--data",
+        help="new labelled data (CSV or Parquet): train a challenger, promoted only if it beats the current "
+        "model on the same validation rows",
+    )
+    train.set_defaults(run=_train)
     predict = commands.add_parser(
         "predict",
         help="score a CSV or Parquet file in chunks; write the predictions to a CSV or Parquet file",
