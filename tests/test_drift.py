@@ -75,7 +75,9 @@ def test_verdicts_flag_the_changed_column_and_rarely_raise_false_alarms(trained,
         # Single columns too: a monitor that cries wolf on one column each week is not trusted either.
         assert counts["runs_with_any_column_flagged"] <= 0.10 * counts["runs"], (rows, counts)
     scenarios = report["scenarios"]
-    expected = {"numeric_mean_shift", "prediction_shift"} | ({"category_mix"} if problem_type != "regression" else set())
+    expected = {"numeric_mean_shift", "prediction_shift"} | (
+        {"category_mix"} if problem_type != "regression" else set()
+    )
     assert expected <= set(scenarios)
     for name, scenario in scenarios.items():
         assert scenario["flagged"] == [scenario["changed"]], (name, scenario)
@@ -109,7 +111,13 @@ def test_drift_command_on_files(trained, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("no drift:")
     summary = project.drift_json()
-    keys = {"generated_at", "model_version", "dataset_drift", "drift_share_threshold", "share_of_drifted_columns"}
+    keys = {
+        "generated_at",
+        "model_version",
+        "dataset_drift",
+        "drift_share_threshold",
+        "share_of_drifted_columns",
+    }
     keys |= {"n_columns", "n_drifted_columns", "rows", "window", "columns", "prediction_drift"}
     assert keys <= set(summary)
     assert summary["dataset_drift"] is False and summary["rows"] == {
@@ -124,7 +132,10 @@ def test_drift_command_on_files(trained, tmp_path: Path) -> None:
     assert summary["n_columns"] == len(summary["columns"])
     html = (project.root / "reports/drift/drift.html").read_text()
     assert "monthly_charges" in html and "<script" in html
-    assert "src=\"http" not in html and "href=\"http" not in html  # everything inlined: opens offline
+    assert 'src="http' not in html and 'href="http' not in html  # everything inlined: opens offline
+
+    result = project.cli("drift", "--current", tmp_path / "missing.csv")
+    assert result.returncode == 2 and "--current file" in result.stderr and "Traceback" not in result.stderr
 
     result = project.cli("drift", "--current", moved, "--sample-rows", "1000", "--seed", "3")
     assert result.returncode == 1, result.stderr
@@ -155,7 +166,10 @@ def test_drift_command_on_the_prediction_log(trained, tmp_path: Path) -> None:
     lines = []
     for index, record in enumerate(rows[names].to_dict(orient="records")):
         day = "2025-05-01" if index < 150 else "2025-06-01"
-        inputs = {key: (None if isinstance(value, float) and np.isnan(value) else value) for key, value in record.items()}
+        inputs = {
+            key: (None if isinstance(value, float) and np.isnan(value) else value)
+            for key, value in record.items()
+        }
         entry = {
             "timestamp": f"{day}T12:00:{index % 60:02d}.000000Z",
             "request_id": f"r{index}",

@@ -216,6 +216,8 @@ def read_file(
     is scored now, on the sampled rows only). A time window needs the configured time column."""
     if path.suffix.lower() not in READERS:
         raise UserError(f"{path}: unknown file type {path.suffix or '(none)'!r}; use .csv, .parquet or .pq")
+    if not path.is_file():
+        raise UserError(f"--current file {path} does not exist")
     frame = load_table(path)
     features = [column.name for column in columns if column.kind != PREDICTION]
     missing = [name for name in features if name not in frame.columns]
