@@ -9,6 +9,7 @@ trains in seconds) and run in the default project's installed environment with t
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -41,44 +42,54 @@ class Trained:
         return json.loads((self.root / "reports/drift/drift.json").read_text())
 
 
+PROBLEM_TYPES = ("binary", "multiclass", "regression")
+
+
 @pytest.fixture(scope="module")
-def trained(default_project: Path, tmp_path_factory: pytest.TempPathFactory):
-    """One trained project per problem type, made on first use."""
-    made: dict[str, Trained] = {}
-
-    def _get(problem_type: str) -> Trained:
-        if problem_type not in made:
-            root = render(
-                tmp_path_factory.mktemp(f"drift-{problem_type}") / "project",
-                project_name=f"Drift {problem_type}",
-                problem_type=problem_type,
-                model_family="linear",
-                skip_tasks=True,
-            )
-            project = Trained(root, default_project / ".venv" / "bin" / "python")
-            check(project.cli("train"))
-            made[problem_type] = project
-        return made[problem_type]
-
-    return _get
+def trained(default_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Trained]:
+    """One trained project per problem type."""
+    made = {}
+    for problem_type in PROBLEM_TYPES:
+        root = render(
+            tmp_path_factory.mktemp(f"drift-{problem_type}") / "project",
+            project_name=f"Drift {problem_type}",
+            problem_type=problem_type,
+            model_family="linear",
+            skip_tasks=True,
+        )
+        made[problem_type] = Trained(root, default_project / ".venv" / "bin" / "python")
+        check(made[problem_type].cli("train"))
+    return made
 
 
-@pytest.mark.parametrize("problem_type", ["binary", "multiclass", "regression"])
-def test_verdicts_flag_the_changed_column_and_rarely_raise_false_alarms(trained, problem_type: str) -> None:
-    project = trained(problem_type)
-    result = check(run([project.python, SCENARIOS, project.package], cwd=project.root, env=project.env))
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+@pytest.fixture(scope="module")
+def scenario_results(trained: dict[str, Trained]) -> dict[str, dict]:
+    """drift_scenarios.py on the three projects, in one process (Evidently is imported once)."""
+    project = trained["binary"]
+    roots = [str(trained[problem_type].root) for problem_type in PROBLEM_TYPES]
+    result = check(run([project.python, SCENARIOS, *roots], cwd=project.root, env=PROJECT_ENV))
+    by_root = json.loads(result.stdout.strip().splitlines()[-1])
+    return {problem_type: by_root[str(trained[problem_type].root)] for problem_type in PROBLEM_TYPES}
+
+
+@pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
+def test_verdicts_flag_the_changed_column_and_rarely_raise_false_alarms(
+    scenario_results, problem_type
+) -> None:
+    report = scenario_results[problem_type]
     for rows, counts in report["false_alarms"].items():
         assert counts["runs"] >= 20
-        # The dataset alarm on unchanged traffic: at most 10% of the seeds.
+        # The dataset alarm (exit code 1) on unchanged traffic: at most 10% of the seeds.
         assert counts["dataset_alarms"] <= 0.10 * counts["runs"], (rows, counts)
-        # Single columns too: a monitor that cries wolf on one column each week is not trusted either.
-        assert counts["runs_with_any_column_flagged"] <= 0.10 * counts["runs"], (rows, counts)
+        # Single columns: a few hundred rows of a heavy-tailed column can cross the threshold by chance now
+        # and then, but no column may be flagged in more than a fifth of the runs (a wrongly typed column,
+        # an identifier compared as a category, would be flagged every time), and with 100,000 rows in at
+        # most a tenth.
+        limit = (0.20 if int(rows) < 10_000 else 0.10) * counts["runs"]
+        noisy = {name: flagged for name, flagged in counts["columns"].items() if flagged > limit}
+        assert not noisy, (rows, counts)
     scenarios = report["scenarios"]
-    expected = {"numeric_mean_shift", "prediction_shift"} | (
-        {"category_mix"} if problem_type != "regression" else set()
-    )
-    assert expected <= set(scenarios)
+    assert set(scenarios) == {"numeric_mean_shift", "category_mix", "prediction_shift"}
     for name, scenario in scenarios.items():
         assert scenario["flagged"] == [scenario["changed"]], (name, scenario)
 
@@ -102,9 +113,9 @@ def shifted_rows(project: Trained, rows: int, seed: int, shift: bool) -> pd.Data
 def test_drift_command_on_files(trained, tmp_path: Path) -> None:
     """`drift --current FILE`: the model scores rows that come without predictions; exit 0 without drift,
     1 with it; drift.json has the documented keys and drift.html opens offline."""
-    project = trained("binary")
-    stable, moved = tmp_path / "stable.parquet", tmp_path / "moved.csv"
-    shifted_rows(project, 3000, 1, shift=False).to_parquet(stable)
+    project = trained["binary"]
+    stable, moved = tmp_path / "stable.csv", tmp_path / "moved.csv"
+    shifted_rows(project, 3000, 1, shift=False).to_csv(stable, index=False)
     shifted_rows(project, 3000, 2, shift=True).to_csv(moved, index=False)
 
     result = project.cli("drift", "--current", stable)
@@ -132,7 +143,8 @@ def test_drift_command_on_files(trained, tmp_path: Path) -> None:
     assert summary["n_columns"] == len(summary["columns"])
     html = (project.root / "reports/drift/drift.html").read_text()
     assert "monthly_charges" in html and "<script" in html
-    assert 'src="http' not in html and 'href="http' not in html  # everything inlined: opens offline
+    # Everything inlined (no script, style sheet or image fetched from the network): it opens offline.
+    assert not re.search(r"<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*[\"']?(https?:)?//", html)
 
     result = project.cli("drift", "--current", tmp_path / "missing.csv")
     assert result.returncode == 2 and "--current file" in result.stderr and "Traceback" not in result.stderr
@@ -150,7 +162,7 @@ def test_drift_command_on_the_prediction_log(trained, tmp_path: Path) -> None:
     """The default source is logs/predictions/ in the API's format; --since/--last select a window; too
     little traffic is an error (exit 2, one line), not an alarm; a crash-free run with the workspace
     option adds the run to an Evidently workspace."""
-    project = trained("multiclass")
+    project = trained["multiclass"]
     metadata = json.loads((project.root / "models/metadata.json").read_text())
     names = [feature["name"] for feature in metadata["features"] if not feature.get("derived")]
     log = project.root / "logs" / "predictions"
@@ -161,8 +173,7 @@ def test_drift_command_on_the_prediction_log(trained, tmp_path: Path) -> None:
     assert result.returncode == 2 and "error:" in result.stderr and "Traceback" not in result.stderr
 
     rows = shifted_rows(project, 600, 5, shift=False)
-    reference = pd.read_parquet(project.root / "models/reference.parquet")
-    labels = reference["prediction"].sample(600, replace=True, random_state=5).tolist()
+    labels = rows[metadata["target"]].tolist()  # as predicted classes: a class mix like the model's
     lines = []
     for index, record in enumerate(rows[names].to_dict(orient="records")):
         day = "2025-05-01" if index < 150 else "2025-06-01"
