@@ -62,7 +62,8 @@ def main() -> int:
     print("server stopped; running `drift` on the prediction log since", started, flush=True)
     command = [sys.executable, "-m", PACKAGE, "drift", "--since", started]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
-    print(result.stderr.rstrip(), file=sys.stderr)
+    sys.stdout.flush()  # (the progress lines of `drift` go to stderr: keep the order on a terminal)
+    print(result.stderr.rstrip(), file=sys.stderr, flush=True)
     print(result.stdout.rstrip())
     if result.returncode not in (0, 1):
         return result.returncode
