@@ -48,7 +48,7 @@ def run_drift(
     if current.used < settings.min_current_rows:
         raise UserError(
             f"only {current.used} live rows in {current.source}"
-            f"{' since ' + current.window_start if start else ''}; drift needs at least "
+            f"{' since ' + start.isoformat() if start else ''}; drift needs at least "
             f"{settings.min_current_rows} (drift.min_current_rows) to judge: wait for more traffic or "
             "widen the window"
         )
