@@ -150,6 +150,8 @@ def _challenge(
     metric. The champion's line in the experiment log has status "champion"."""
     with step(f"scoring the current model {champion.version} on the same validation folds"):
         champion_scores = score_fitted_on_folds(champion.pipeline, X[_raw_features(champion)], y, cv, config)
+    if record["data_sha256"] == (champion.metadata.get("data") or {}).get("sha256"):
+        say("  note: the current model was trained on this file: its scores on it are in-sample, flattering")
     metric = config.gate_metric
     champion_value = champion_scores[metric]["mean"]
     challenger_value = record["metrics"][metric]
