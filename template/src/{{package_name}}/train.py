@@ -148,8 +148,15 @@ def _challenge(
 ) -> dict[str, Any]:
     """Score the current model on the challenger's validation rows, log it, and compare on the gate
     metric. The champion's line in the experiment log has status "champion"."""
+    needed = _raw_features(champion)
+    missing = [name for name in needed if name not in X.columns]
+    if missing:
+        raise UserError(
+            f"the new data lacks column(s) {', '.join(map(repr, missing))} that the current model needs; "
+            "it cannot be compared with a challenger on that data"
+        )
     with step(f"scoring the current model {champion.version} on the same validation folds"):
-        champion_scores = score_fitted_on_folds(champion.pipeline, X[_raw_features(champion)], y, cv, config)
+        champion_scores = score_fitted_on_folds(champion.pipeline, X[needed], y, cv, config)
     if record["data_sha256"] == (champion.metadata.get("data") or {}).get("sha256"):
         say("  note: the current model was trained on this file: its scores on it are in-sample, flattering")
     metric = config.gate_metric
