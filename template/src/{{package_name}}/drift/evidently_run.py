@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -121,7 +120,3 @@ def add_to_workspace(snapshot, workspace: Path, project_name: str) -> str:
     except (OSError, ValueError) as exc:
         raise UserError(f"could not add the run to the Evidently workspace {workspace}: {exc}") from None
     return str(project.id)
-
-
-def plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
