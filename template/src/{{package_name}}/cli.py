@@ -1,6 +1,7 @@
-"""Command line: `<project-slug> audit|train|predict|serve|report` (also `python -m <package>`).
+"""Command line: `<project-slug> audit|train|predict|serve|drift|report` (also `python -m <package>`).
 
-Exit codes: 0 done, 1 the quality gate failed, 2 bad input (one line on stderr says what and what to do).
+Exit codes: 0 done, 1 the quality gate failed (`drift`: drift detected), 2 bad input (one line on stderr
+says what and what to do).
 Heavy libraries are imported by the commands, not here, so `--help` answers at once.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from .errors import GateFailed, UserError
 
 EXIT_OK, EXIT_GATE, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_DRIFT = 1
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -25,10 +27,12 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .config import load_config
     from .train import run_train
 
-    metadata = run_train(load_config(args.config))
+    metadata = run_train(load_config(args.config), data_path=Path(args.data) if args.data else None)
     gate = metadata["gate"]
     print(
         f"model {metadata['model_version']}: {gate['metric']} {gate['model']:.3f} vs baseline "
@@ -58,6 +62,46 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _drift(args: argparse.Namespace) -> int:
+    """Exit 1 means drift to the scheduled job: a crash must not look like one (Python exits 1 on an
+    uncaught exception), so anything unexpected is reported with its traceback and exit 2."""
+    try:
+        return _run_drift(args)
+    except (UserError, KeyboardInterrupt):
+        raise
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        print("error: the drift check failed unexpectedly (traceback above)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _run_drift(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .config import load_config
+    from .drift.monitor import run_drift
+
+    summary = run_drift(
+        load_config(args.config),
+        current_path=Path(args.current) if args.current else None,
+        since=args.since,
+        last=args.last,
+        workspace=Path(args.workspace) if args.workspace else None,
+        sample_rows=args.sample_rows,
+        seed=args.seed,
+    )
+    drifted = ", ".join(summary["drifted_columns"]) or "none"
+    verdict = "DRIFT" if summary["dataset_drift"] else "no drift"
+    print(
+        f"{verdict}: {summary['n_drifted_columns']} of {summary['n_columns']} columns drifted "
+        f"(share {summary['share_of_drifted_columns']:.2f}, alarm at {summary['drift_share_threshold']:.2f}; "
+        f"drifted: {drifted}); report: {summary['outputs']['html']}"
+    )
+    return EXIT_DRIFT if summary["dataset_drift"] else EXIT_OK
+
+
 def _report(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -83,9 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "audit", help="audit the data; write the audit report, the data contract and the data dictionary"
     ).set_defaults(run=_audit)
-    commands.add_parser(
+    train = commands.add_parser(
         "train", help="cross-validate against a baseline, gate, fit; write the model and its model card"
-    ).set_defaults(run=_train)
+    )
+    train.add_argument(
+        "--data",
+        help="new labelled data (CSV or Parquet): train a challenger, promoted only if it beats the current "
+        "model on the same validation rows",
+    )
+    train.set_defaults(run=_train)
     predict = commands.add_parser(
         "predict",
         help="score a CSV or Parquet file in chunks; write the predictions to a CSV or Parquet file",
@@ -102,6 +152,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="worker processes, each with the model (default 1)"
     )
     serve.set_defaults(run=_serve)
+    drift = commands.add_parser(
+        "drift",
+        help="compare live traffic (the prediction log) with the training data; exit 1 on drift",
+    )
+    drift.add_argument("--current", help="CSV or Parquet file of live rows instead of the prediction log")
+    window = drift.add_mutually_exclusive_group()
+    window.add_argument("--since", help="only rows from this UTC date or time on (ISO 8601, e.g. 2025-05-01)")
+    window.add_argument("--last", help="only rows of this recent period, e.g. 24h, 7d or 2w")
+    drift.add_argument("--workspace", help="also add the run to this Evidently workspace (`evidently ui`)")
+    drift.add_argument(
+        "--sample-rows",
+        type=int,
+        help="live rows compared, drawn at random (default: drift.sample_rows; 0 = all)",
+    )
+    drift.add_argument("--seed", type=int, help="seed of that draw (default: drift.seed)")
+    drift.set_defaults(run=_drift)
+
     report = commands.add_parser(
         "report",
         help="weekly executive summary (done, blockers, impact) from the experiment log, audit, drift "

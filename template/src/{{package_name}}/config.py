@@ -20,6 +20,14 @@ MODEL_DIR_ENV = "MODEL_DIR"
 PROBLEM_TYPES = ("binary", "multiclass", "regression")
 MODEL_FAMILIES = ("gradient_boosting", "random_forest", "linear")
 AUTH_MODES = ("none", "api_key")
+# Evidently's drift methods by column type. Distances (wasserstein, jensenshannon, psi, kl_div, hellinger)
+# measure how far apart the distributions are whatever the number of rows; statistical tests (ks, chisquare,
+# z, ...) give p-values that flag even negligible shifts once live traffic has many rows.
+NUMERIC_DRIFT_METHODS = (
+    "wasserstein", "psi", "kl_div", "jensenshannon", "hellinger", "ks", "anderson", "cramer_von_mises",
+    "mannw", "ed", "es", "t_test", "empirical_mmd",
+)  # fmt: skip
+CATEGORICAL_DRIFT_METHODS = ("jensenshannon", "psi", "kl_div", "hellinger", "chisquare", "z", "g_test", "TVD")
 
 # Settings that moved, with the template release that moved them: a config that still has one was written
 # by an older template, and `copier update` moves it (hooks/migrations/ of the template).
@@ -58,6 +66,26 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class DriftConfig:
+    """Settings of the drift monitor (`drift`): method and threshold per column type, the dataset verdict,
+    and how much live traffic is read."""
+
+    numeric_method: str = "wasserstein"
+    numeric_threshold: float = 0.1
+    categorical_method: str = "jensenshannon"
+    categorical_threshold: float = 0.1
+    # The model's output: None = the method and threshold of its type (numeric for probabilities and values,
+    # categorical for the predicted classes of a multiclass model).
+    prediction_method: str | None = None
+    prediction_threshold: float | None = None
+    drift_share: float = 0.5
+    min_current_rows: int = 200
+    sample_rows: int = 20_000  # 0 = use every row
+    seed: int = 42
+    schedule: str = "0 6 * * 1"
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings, plus the project root that relative paths are resolved against."""
 
@@ -68,7 +96,7 @@ class Config:
     data: DataConfig
     audit: AuditConfig = field(default_factory=AuditConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    drift: dict[str, Any] = field(default_factory=dict)
+    drift: DriftConfig = field(default_factory=DriftConfig)
     api: dict[str, Any] = field(default_factory=dict)
 
     # Where things live, relative to the project root.
@@ -98,6 +126,14 @@ class Config:
     @property
     def docs_dir(self) -> Path:
         return self.root / "docs"
+
+    @property
+    def prediction_log_dir(self) -> Path:
+        return self.root / "logs" / "predictions"
+
+    @property
+    def drift_dir(self) -> Path:
+        return self.reports_dir / "drift"
 
     @property
     def gate_metric(self) -> str:
@@ -191,8 +227,41 @@ def parse_config(raw: dict[str, Any], root: Path, source: str = "config") -> Con
         data=data,
         audit=audit,
         model=model,
-        drift=dict(reader.get("drift", {}) or {}),
+        drift=parse_drift(reader),
         api=api,
+    )
+
+
+def parse_drift(reader: SettingsReader) -> DriftConfig:
+    """The `drift:` section; every key is optional and falls back to the default above."""
+    default = DriftConfig()
+    prediction_method = reader.get("drift.prediction_method", None)
+    allowed = NUMERIC_DRIFT_METHODS + tuple(set(CATEGORICAL_DRIFT_METHODS) - set(NUMERIC_DRIFT_METHODS))
+    if prediction_method is not None and prediction_method not in allowed:
+        raise reader.fail(
+            "drift.prediction_method", prediction_method, f"allowed: null, {', '.join(allowed)}"
+        )
+    prediction_threshold = reader.get("drift.prediction_threshold", None)
+    if prediction_threshold is not None:
+        prediction_threshold = reader.number("drift.prediction_threshold", 0.1, low=0.0)
+    return DriftConfig(
+        numeric_method=reader.choice("drift.numeric_method", NUMERIC_DRIFT_METHODS, default.numeric_method),
+        numeric_threshold=reader.number("drift.numeric_threshold", default.numeric_threshold, low=0.0),
+        categorical_method=reader.choice(
+            "drift.categorical_method", CATEGORICAL_DRIFT_METHODS, default.categorical_method
+        ),
+        categorical_threshold=reader.number(
+            "drift.categorical_threshold", default.categorical_threshold, low=0.0
+        ),
+        prediction_method=prediction_method,
+        prediction_threshold=prediction_threshold,
+        drift_share=reader.number("drift.drift_share", default.drift_share, low=0.0, high=1.0),
+        min_current_rows=int(
+            reader.number("drift.min_current_rows", default.min_current_rows, low=10, integer=True)
+        ),
+        sample_rows=int(reader.number("drift.sample_rows", default.sample_rows, low=0, integer=True)),
+        seed=int(reader.number("drift.seed", default.seed, integer=True)),
+        schedule=str(reader.get("drift.schedule", default.schedule)),
     )
 
 
@@ -253,8 +322,8 @@ class SettingsReader:
             raise self.fail(key, value, "expected a list of column names")
         return tuple(item.strip() for item in value if item.strip())
 
-    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
-        value = self.get(key)
+    def choice(self, key: str, allowed: tuple[str, ...], default: Any = _MISSING) -> str:
+        value = self.get(key, default)
         if value not in allowed:
             raise self.fail(key, value, f"allowed: {', '.join(allowed)}")
         return value

@@ -226,3 +226,26 @@ def gate(result: CVResult, config: Config) -> dict[str, Any]:
         "min_lift": config.model.min_lift,
         "passed": bool(np.isfinite(lift) and lift >= config.model.min_lift),
     }
+
+
+def score_fitted_on_folds(model: Any, X: pd.DataFrame, y: pd.Series, cv: CVResult, config: Config):
+    """Scores of an already fitted model (the current one, when a challenger is trained on new data) on the
+    validation rows of exactly the folds `cross_validate` used for `cv` (the splits are deterministic for
+    the same rows and settings), so champion and challenger are compared on the same rows."""
+    _, splits = make_splits(config, y)
+    known = set(model.classes_) if cv.classes is not None else set()
+    unknown = known - set(cv.classes or [])
+    if unknown:
+        raise UserError(
+            f"the current model knows class(es) {', '.join(map(repr, sorted(unknown, key=str)))} that the "
+            "new data lacks; it cannot be compared with a challenger on that data"
+        )
+    scores: dict[str, list[float]] = {name: [] for name in METRICS[config.problem_type]}
+    for _, test_index in splits:
+        X_test, y_test = X.iloc[test_index], y.iloc[test_index]
+        prediction, proba = predict_with(model, X_test, cv.classes)
+        for name, value in score(
+            config.problem_type, y_test, prediction, proba, cv.classes, cv.positive
+        ).items():
+            scores[name].append(float(value))
+    return {name: _mean_std(values) for name, values in scores.items()}

@@ -3,6 +3,10 @@ artifacts (model, metadata, reference sample, model card) and a line in the expe
 
 Nothing under models/ or reports/model_card.md changes unless the gate passes; everything that is
 written is replaced atomically, so a failed run leaves the previous good model in place.
+
+Retraining (`train --data NEW`): the model trained on new labelled data is a challenger. The current model
+(the champion) is scored on the same validation rows of the same folds; the challenger replaces it only
+when it passes the gate and beats it on the gate metric. Both are logged in reports/experiments.jsonl.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import resource
 import time
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,8 +28,8 @@ from . import __version__, artifacts
 from . import contract as contract_mod
 from .config import Config
 from .data import file_sha256, load_table, prepare_training_data
-from .errors import GateFailed
-from .evaluate import CVResult, cross_validate, gate
+from .errors import GateFailed, UserError
+from .evaluate import CVResult, cross_validate, gate, is_better, score_fitted_on_folds
 from .groups import group_metrics
 from .pipeline import build_pipeline
 from .progress import say, step
@@ -54,11 +59,16 @@ class _Clock:
         }
 
 
-def run_train(config: Config) -> dict[str, Any]:
-    """Train, gate and (when the gate passes) write the artifacts. Returns the metadata."""
+def run_train(config: Config, data_path: Path | None = None) -> dict[str, Any]:
+    """Train, gate and (when the gate passes) write the artifacts. Returns the metadata.
+
+    With `data_path` (new labelled data), the result is a challenger of the current model: promoted only
+    when it is better on the same validation rows (see the module docstring)."""
     clock = _Clock()
-    with step(f"loading {config.data_path}"):
-        frame = load_table(config.data_path)
+    source = data_path or config.data_path
+    champion = _load_champion(config) if data_path is not None else None
+    with step(f"loading {source}"):
+        frame = load_table(source)
         training = prepare_training_data(frame, config)
     say(f"  {training.rows_read:,} rows read, {training.rows_used:,} used")
     if training.rows_missing_target:
@@ -76,7 +86,7 @@ def run_train(config: Config) -> dict[str, Any]:
         config,
     )
     verdict = gate(cv, config)
-    data_sha256 = file_sha256(config.data_path)
+    data_sha256 = file_sha256(source)
     schema_hash = contract_mod.schema_hash(contract)
     record = {
         "timestamp": _now(),
@@ -91,6 +101,10 @@ def run_train(config: Config) -> dict[str, Any]:
         "rows_used": training.rows_used,
         "settings": {"cv_folds": config.model.cv_folds, "random_state": config.model.random_state},
     }
+    if data_path is not None:
+        record["data_path"] = str(data_path)
+    if champion is not None:
+        record["challenge"] = _challenge(champion, X, y, cv, config, record)
     if not verdict["passed"]:
         record.update(status="rejected", model_version=None, **clock.elapsed())
         artifacts.append_jsonl(config.reports_dir / "experiments.jsonl", record)
@@ -99,14 +113,88 @@ def run_train(config: Config) -> dict[str, Any]:
             f"{verdict['baseline']:.3f} "
             f"(lift {verdict['lift']:+.3f}, required {verdict['min_lift']:+.3f}); the previous model is kept"
         )
+    if champion is not None and not record["challenge"]["promoted"]:
+        challenge = record["challenge"]
+        record.update(status="rejected", model_version=None, **clock.elapsed())
+        artifacts.append_jsonl(config.reports_dir / "experiments.jsonl", record)
+        raise GateFailed(
+            f"the challenger is not better than the current model {challenge['champion_version']} on the "
+            f"same validation: {challenge['metric']} {challenge['challenger']:.3f} vs "
+            f"{challenge['champion']:.3f}; the current model is kept"
+        )
     with step(f"final fit on all {training.rows_used:,} rows"):
         model = build_pipeline(contract, config).fit(X, y)
     with step("feature importance (permutation, on the last validation fold)"):
         importance = feature_importance(cv, contract, config)
     with step("writing artifacts"):
-        metadata = _write_artifacts(config, model, contract, training, cv, verdict, importance, clock, record)
+        metadata = _write_artifacts(
+            config, model, contract, training, cv, verdict, importance, clock, record, source
+        )
     say(f"model {metadata['model_version']} written to {config.models_dir}")
     return metadata
+
+
+def _load_champion(config: Config):
+    """The current model and its metadata, which a challenger must beat."""
+    from .scoring import load_trained
+
+    try:
+        return load_trained(config)
+    except UserError as exc:
+        raise UserError(f"{exc} (`train --data` challenges the current model: train one first)") from None
+
+
+def _challenge(
+    champion, X: pd.DataFrame, y: pd.Series, cv: CVResult, config: Config, record
+) -> dict[str, Any]:
+    """Score the current model on the challenger's validation rows, log it, and compare on the gate
+    metric. The champion's line in the experiment log has status "champion"."""
+    needed = _raw_features(champion)
+    missing = [name for name in needed if name not in X.columns]
+    if missing:
+        raise UserError(
+            f"the new data lacks column(s) {', '.join(map(repr, missing))} that the current model needs; "
+            "it cannot be compared with a challenger on that data"
+        )
+    with step(f"scoring the current model {champion.version} on the same validation folds"):
+        champion_scores = score_fitted_on_folds(champion.pipeline, X[needed], y, cv, config)
+    if record["data_sha256"] == (champion.metadata.get("data") or {}).get("sha256"):
+        say("  note: the current model was trained on this file: its scores on it are in-sample, flattering")
+    metric = config.gate_metric
+    champion_value = champion_scores[metric]["mean"]
+    challenger_value = record["metrics"][metric]
+    artifacts.append_jsonl(
+        config.reports_dir / "experiments.jsonl",
+        {
+            "timestamp": _now(),
+            "status": "champion",
+            "model_version": champion.version,
+            "problem_type": config.problem_type,
+            "model_family": champion.metadata.get("model_family"),
+            "cv_method": cv.method,
+            "metrics": {name: value["mean"] for name, value in champion_scores.items()},
+            "data_sha256": record["data_sha256"],
+            "data_path": record.get("data_path"),
+            "rows_used": record["rows_used"],
+            "note": "current model scored on the validation folds of a challenger trained on new data",
+        },
+    )
+    promoted = bool(np.isfinite(challenger_value) and is_better(metric, challenger_value, champion_value))
+    say(
+        f"  {metric}: challenger {challenger_value:.3f}, current model {champion_value:.3f} "
+        f"({'challenger is better' if promoted else 'current model stays'})"
+    )
+    return {
+        "champion_version": champion.version,
+        "metric": metric,
+        "champion": champion_value,
+        "challenger": challenger_value,
+        "promoted": promoted,
+    }
+
+
+def _raw_features(trained) -> list[str]:
+    return [feature["name"] for feature in trained.input_features]
 
 
 def _contract_for(frame: pd.DataFrame, config: Config) -> dict[str, Any]:
@@ -177,7 +265,7 @@ def _free_name(name: str, taken: list[str]) -> str:
 
 
 def _write_artifacts(
-    config, model, contract, training, cv, verdict, importance, clock, record
+    config, model, contract, training, cv, verdict, importance, clock, record, source
 ) -> dict[str, Any]:
     """Serialise everything first, then replace the files: a failure leaves the previous set intact."""
     import skops.io as sio
@@ -214,7 +302,7 @@ def _write_artifacts(
         "model_sha256": model_sha256,
         "schema_hash": contract_mod.schema_hash(contract),
         "data": {
-            "path": config.data.path,
+            "path": config.data.path if source == config.data_path else str(source),
             "sha256": record["data_sha256"],
             "rows_read": training.rows_read,
             "rows_missing_target": training.rows_missing_target,

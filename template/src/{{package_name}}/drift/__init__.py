@@ -1,0 +1,14 @@
+"""The drift monitor (`drift`): live traffic compared with the training reference, column by column.
+
+Reference: models/reference.parquet (training rows with out-of-fold predictions). Current: the prediction
+log under logs/predictions/ (optionally a time window) or a file given with `--current`. Column types come
+from the data contract the model was trained on, methods and thresholds from configs/project.yaml, the
+verdicts from Evidently. The modules, in the order the data flows:
+
+- `columns`: which columns are monitored, how (kind, method, threshold), and their values made comparable;
+- `current`: reading the reference and the live rows (seeded sampling keeps big traffic fast);
+- `evidently_run`: everything that touches Evidently (verdicts, the HTML report, the workspace);
+- `monitor`: the command itself, which writes reports/drift/drift.json and drift.html.
+
+Evidently is imported only inside `evidently_run`, and only by the `drift` command: serving never loads it.
+"""

@@ -1,0 +1,92 @@
+"""Which columns the monitor compares, and how: the model's raw features typed by the data contract the
+model was trained on (never guessed from the values), plus the model's output.
+
+The output monitored is what shows a change of behaviour best: the probability of the positive class
+(binary), the predicted class (multiclass), the predicted value (regression).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+
+from ..config import CATEGORICAL_DRIFT_METHODS, NUMERIC_DRIFT_METHODS, DriftConfig
+
+NUMERIC, CATEGORICAL, PREDICTION = "numeric", "categorical", "prediction"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One monitored column: its kind in drift.json, the Evidently type its values have, the method and
+    the threshold."""
+
+    name: str
+    kind: str  # numeric, categorical or prediction
+    values: str  # numeric or categorical: how the values are compared
+    method: str
+    threshold: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    name: str
+    reason: str
+
+
+def monitored_columns(metadata: dict[str, Any], settings: DriftConfig) -> tuple[list[Column], list[Skipped]]:
+    """The features the caller sends (derived ones are computed from them) and the prediction column."""
+    columns: list[Column] = []
+    skipped: list[Skipped] = []
+    for feature in metadata["features"]:
+        if feature.get("derived"):
+            continue
+        kind = feature["kind"]
+        if kind in (NUMERIC, CATEGORICAL):
+            columns.append(_column(feature["name"], kind, kind, settings))
+        else:
+            # Dates move forward by nature: a date feature would always "drift" and say nothing.
+            skipped.append(Skipped(feature["name"], f"{kind} column: not compared"))
+    columns.append(prediction_column(metadata, settings))
+    return columns, skipped
+
+
+def prediction_column(metadata: dict[str, Any], settings: DriftConfig) -> Column:
+    reference = metadata["reference"]
+    if metadata["problem_type"] == "binary":
+        name, values = reference["probability_column"], NUMERIC
+    elif metadata["problem_type"] == "multiclass":
+        name, values = reference["prediction_column"], CATEGORICAL
+    else:
+        name, values = reference["prediction_column"], NUMERIC
+    typed = _column(name, PREDICTION, values, settings)
+    allowed = NUMERIC_DRIFT_METHODS if values == NUMERIC else CATEGORICAL_DRIFT_METHODS
+    # A method that does not apply to the output's type (a numeric test for predicted classes) falls back to
+    # the method of that type.
+    method = settings.prediction_method if settings.prediction_method in allowed else typed.method
+    threshold = settings.prediction_threshold
+    return Column(name, PREDICTION, values, method, typed.threshold if threshold is None else threshold)
+
+
+def _column(name: str, kind: str, values: str, settings: DriftConfig) -> Column:
+    if values == NUMERIC:
+        return Column(name, kind, values, settings.numeric_method, settings.numeric_threshold)
+    return Column(name, kind, values, settings.categorical_method, settings.categorical_threshold)
+
+
+def comparable(frame: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
+    """The monitored columns with one dtype per kind, so that reference and live values compare equal:
+    numbers as float64 (text that is no number becomes missing), categories as text (JSON `1` and
+    Parquet `1` both become "1"), missing values kept missing."""
+    out = {}
+    for column in columns:
+        series = frame[column.name]
+        if column.values == NUMERIC:
+            out[column.name] = pd.to_numeric(series, errors="coerce").astype("float64")
+        else:
+            out[column.name] = series.astype(object).where(series.isna(), series.astype(str))
+    return pd.DataFrame(out, index=frame.index)

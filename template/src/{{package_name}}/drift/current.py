@@ -1,0 +1,258 @@
+"""Reading what is compared: the training reference, and the live rows (the prediction log or a file).
+
+Big traffic stays fast and small in memory: the log is indexed file by file with NumPy (where each line
+starts; the API writes the timestamp first on every line, which finds the time window), then a seeded
+uniform sample of the lines in the window is parsed; the other lines are never decoded. Drift distances
+(Wasserstein, Jensen-Shannon) estimate a property of the two distributions, and with a reference of a few
+thousand rows, the reference's own sampling error dominates long before the live sample reaches tens of
+thousands of rows: such a sample gives the verdicts of millions, which the benchmark (`make bench-drift`)
+checks against an unsampled run.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import mmap
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..config import Config
+from ..data import READERS, load_table, to_datetime
+from ..errors import UserError
+from .columns import PREDICTION, Column, comparable
+
+# Every line of the prediction log begins with its timestamp, in a fixed format (api/prediction_log.py).
+LINE_PREFIX = b'{"timestamp": "'
+STAMP_LENGTH = len("2025-05-31T14:00:00.123456Z")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+@dataclass
+class Current:
+    """The live rows compared (monitored columns only) and where they came from."""
+
+    frame: pd.DataFrame
+    rows: int  # rows available in the window, before sampling
+    source: str
+    window_start: str | None = None
+    window_end: str | None = None
+    model_versions: dict[str, int] = field(default_factory=dict)  # of the sampled log entries
+    skipped_lines: int = 0  # sampled log lines that are not entries (cut off, written by hand)
+
+    @property
+    def used(self) -> int:
+        return len(self.frame)
+
+
+def read_reference(config: Config, metadata: dict[str, Any], columns: list[Column]) -> pd.DataFrame:
+    path = config.models_dir / metadata["reference"]["file"]
+    if not path.exists():
+        raise UserError(f"no training reference at {path}; run `train` first")
+    reference = pd.read_parquet(path)
+    missing = [column.name for column in columns if column.name not in reference.columns]
+    if missing:
+        raise UserError(f"{path} lacks column(s) {', '.join(map(repr, missing))}; run `train` again")
+    return comparable(reference, columns)
+
+
+def window_start(since: str | None, last: str | None, now: datetime | None = None) -> datetime | None:
+    """`--since 2025-05-01` (ISO 8601 date or time; UTC unless it says otherwise) or `--last 7d`."""
+    if since and last:
+        raise UserError("give --since or --last, not both")
+    if last:
+        match = _DURATION.match(last)
+        if not match or int(match.group(1)) == 0:
+            raise UserError(
+                f"--last is {last!r}; expected a number and a unit, e.g. 36h, 7d or 2w (s, m, h, d, w)"
+            )
+        return (now or datetime.now(UTC)) - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if since:
+        try:
+            moment = datetime.fromisoformat(since.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise UserError(
+                f"--since is {since!r}; expected an ISO 8601 date or time, e.g. 2025-05-01"
+            ) from None
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return None
+
+
+def _stamp_key(moment: datetime) -> bytes:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ").encode()
+
+
+@dataclass
+class _LogFile:
+    """The complete lines of one log file that fall in the window: where they start and end."""
+
+    path: Path
+    starts: np.ndarray
+    ends: np.ndarray
+    first: bytes | None  # timestamps of the first and last of those lines
+    last: bytes | None
+
+
+def _index_log_file(path: Path, since_key: bytes | None) -> _LogFile:
+    """Index one file without decoding it: newline positions by NumPy over a memory map (the file is not
+    copied into memory). A last line without its newline is still being written and is left out. Each file
+    is written by one process in time order, so the window's first line is found by binary search."""
+    with path.open("rb") as handle:
+        if path.stat().st_size == 0:
+            return _LogFile(path, np.empty(0, np.int64), np.empty(0, np.int64), None, None)
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            buffer = np.frombuffer(view, dtype=np.uint8)
+            ends = np.flatnonzero(buffer == ord("\n"))
+            starts = np.concatenate(([0], ends[:-1] + 1)) if ends.size else ends
+            entries = (ends - starts > len(LINE_PREFIX) + STAMP_LENGTH) & (buffer[starts] == LINE_PREFIX[0])
+            del buffer  # (the map cannot close while an array looks into it)
+            starts, ends = starts[entries], ends[entries]
+
+            def stamp(line: int) -> bytes:
+                at = int(starts[line]) + len(LINE_PREFIX)
+                return view[at : at + STAMP_LENGTH]
+
+            begin = 0 if since_key is None else bisect.bisect_left(range(starts.size), since_key, key=stamp)
+            starts, ends = starts[begin:], ends[begin:]
+            first, last = (stamp(0), stamp(starts.size - 1)) if starts.size else (None, None)
+    return _LogFile(path, starts, ends, first, last)
+
+
+def read_log(
+    directory: Path,
+    columns: list[Column],
+    metadata: dict[str, Any],
+    since: datetime | None,
+    sample_rows: int,
+    seed: int,
+) -> Current:
+    """A seeded uniform sample of at most `sample_rows` log entries in the window (all when 0)."""
+    files = sorted(directory.glob("*.jsonl")) if directory.is_dir() else []
+    if since is not None:  # a file last written before the window holds no entry of it
+        files = [path for path in files if path.stat().st_mtime >= since.timestamp()]
+    since_key = _stamp_key(since) if since is not None else None
+    indexed = [_index_log_file(path, since_key) for path in files]
+    indexed = [log_file for log_file in indexed if log_file.starts.size]
+    counts = np.array([log_file.starts.size for log_file in indexed], dtype=np.int64)
+    total = int(counts.sum())
+    chosen = _sample_positions(total, sample_rows, seed)
+    offsets = np.concatenate(([0], np.cumsum(counts)))
+    entries: list[dict[str, Any]] = []
+    skipped = 0
+    for number, log_file in enumerate(indexed):
+        mine = chosen[(chosen >= offsets[number]) & (chosen < offsets[number + 1])] - offsets[number]
+        if not mine.size:
+            continue
+        with (
+            log_file.path.open("rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view,
+        ):
+            for line in mine.tolist():
+                try:
+                    entry = json.loads(view[log_file.starts[line] : log_file.ends[line]])
+                except ValueError:
+                    entry = None
+                if isinstance(entry, dict) and isinstance(entry.get("inputs"), dict):
+                    entries.append(entry)
+                else:
+                    skipped += 1
+    frame = _log_frame(entries, columns, metadata)
+    versions = pd.Series([entry.get("model_version") for entry in entries], dtype=object).value_counts()
+    firsts = [log_file.first for log_file in indexed]
+    lasts = [log_file.last for log_file in indexed]
+    start = since.isoformat().replace("+00:00", "Z") if since else _text(min(firsts, default=None))
+    return Current(
+        frame=frame,
+        rows=total - skipped,
+        source=str(directory),
+        window_start=start,
+        window_end=_text(max(lasts, default=None)),
+        model_versions={str(key): int(value) for key, value in versions.items()},
+        skipped_lines=skipped,
+    )
+
+
+def _text(stamp: bytes | None) -> str | None:
+    return stamp.decode() if stamp is not None else None
+
+
+def _sample_positions(total: int, sample_rows: int, seed: int) -> np.ndarray:
+    if not sample_rows or total <= sample_rows:
+        return np.arange(total, dtype=np.int64)
+    return np.sort(np.random.default_rng(seed).choice(total, size=sample_rows, replace=False))
+
+
+def _log_frame(
+    entries: list[dict[str, Any]], columns: list[Column], metadata: dict[str, Any]
+) -> pd.DataFrame:
+    """Log entries as a table of the monitored columns; the model's output under the reference's name."""
+    reference = metadata["reference"]
+    names = [column.name for column in columns if column.kind != PREDICTION]
+    frame = pd.DataFrame.from_records([entry.get("inputs") or {} for entry in entries], columns=names)
+    outputs = {reference["prediction_column"]: "prediction"}
+    if reference.get("probability_column"):
+        outputs[reference["probability_column"]] = "prediction_probability"
+    for name, key in outputs.items():
+        frame[name] = [entry.get(key) for entry in entries]
+    return comparable(frame, columns)
+
+
+def read_file(
+    path: Path,
+    columns: list[Column],
+    config: Config,
+    since: datetime | None,
+    sample_rows: int,
+    seed: int,
+) -> Current:
+    """A CSV or Parquet file of live rows: the feature columns, and the model's output if present (else it
+    is scored now, on the sampled rows only). A time window needs the configured time column."""
+    if path.suffix.lower() not in READERS:
+        raise UserError(f"{path}: unknown file type {path.suffix or '(none)'!r}; use .csv, .parquet or .pq")
+    if not path.is_file():
+        raise UserError(f"--current file {path} does not exist")
+    frame = load_table(path)
+    features = [column.name for column in columns if column.kind != PREDICTION]
+    missing = [name for name in features if name not in frame.columns]
+    if missing:
+        raise UserError(f"{path} lacks the feature column(s) {', '.join(map(repr, missing))}")
+    start = end = None
+    if since is not None:
+        time_column = config.data.time_column
+        if not time_column or time_column not in frame.columns:
+            raise UserError(
+                f"--since/--last on a file needs its time column (data.time_column), which {path.name} lacks"
+            )
+        times = to_datetime(frame[time_column])
+        frame = frame.loc[times >= since.replace(tzinfo=None)]
+        if len(frame):
+            start, end = since.isoformat(), times.loc[frame.index].max().isoformat()
+    rows = len(frame)
+    if sample_rows and rows > sample_rows:
+        frame = frame.sample(sample_rows, random_state=seed).sort_index()
+    output = next(column for column in columns if column.kind == PREDICTION)
+    if output.name not in frame.columns:
+        frame = frame.assign(**{output.name: _predict(config, frame)})
+    return Current(comparable(frame, columns), rows, str(path), start, end)
+
+
+def _predict(config: Config, frame: pd.DataFrame) -> np.ndarray:
+    """The current model's output on rows that came without it, in the form the reference keeps."""
+    from ..progress import step
+    from ..scoring import Scorer, load_trained
+
+    with step(f"scoring {len(frame):,} rows with the current model (the file has no predictions)"):
+        trained = load_trained(config)
+        predictions = Scorer(trained, fast=False).predict_frame(frame)
+    if trained.problem_type == "binary":
+        positive = trained.metadata["positive_class"]
+        index = [str(label) for label in trained.classes].index(str(positive))
+        return predictions.probabilities[:, index]
+    return np.asarray(predictions.labels, dtype=object if trained.is_classification else float)
