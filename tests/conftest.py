@@ -136,38 +136,6 @@ def snapshot_template(dest: Path) -> Path:
     return dest
 
 
-# Tests run in parallel on few cores: one OpenMP thread per process avoids oversubscription, which slows
-# gradient boosting down many times over.
-PROJECT_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-
-
-def run(cmd: list[str | Path], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600):
-    return subprocess.run(
-        [str(part) for part in cmd],
-        cwd=cwd,
-        env=PROJECT_ENV if env is None else env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def check(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    output = f"{result.stdout}\n{result.stderr}"
-    assert result.returncode == 0, f"{result.args} failed ({result.returncode}):\n{output}"
-    return result
-
-
-@pytest.fixture(scope="session")
-def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project rendered with default answers and installed with its own `make install` (shared by the
-    tests that run generated projects; other renders reuse its environment with PYTHONPATH=src)."""
-    dest = render(tmp_path_factory.mktemp("default") / "acme-churn")
-    check(run(["make", "install"], cwd=dest))
-    return dest
-
-
 @pytest.fixture(scope="session")
 def template_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return snapshot_template(tmp_path_factory.mktemp("template") / "copier-ml-engagement")
