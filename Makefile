@@ -46,10 +46,13 @@ format: sync  ## apply ruff's fixes and formatting
 # --vcs-ref HEAD renders the last commit plus any uncommitted changes of this working tree (Copier adds
 # them for a local template), so the demo always shows what is on disk. An absolute source path keeps
 # `copier update` working inside build/demo.
-demo: sync  ## render a project with default answers into build/demo: audit, train, then ask its API
+demo: sync  ## render a project with default answers into build/demo and run the whole pipeline on it
 	rm -rf $(DEMO)
 	$(UV) run copier copy --trust --defaults --vcs-ref HEAD $(CURDIR) $(DEMO)
 	$(MAKE) -C $(DEMO) install audit train
+	$(MAKE) -C $(DEMO) api-demo
+	$(MAKE) -C $(DEMO) drift-demo
+	$(MAKE) -C $(DEMO) report
 	@echo
 	@echo "Demo project: $(DEMO)"
 	@echo "  audit report     $(DEMO)/reports/audit/audit.html (and audit.json)"
@@ -59,8 +62,14 @@ demo: sync  ## render a project with default answers into build/demo: audit, tra
 	@echo "  metadata         $(DEMO)/models/metadata.json"
 	@echo "  model card       $(DEMO)/reports/model_card.md"
 	@echo "  experiment log   $(DEMO)/reports/experiments.jsonl"
-	$(MAKE) -C $(DEMO) api-demo
-	@echo "Not part of the demo yet: the drift check and the weekly report."
+	@echo "  prediction log   $(DEMO)/logs/predictions/"
+	@echo "  drift report     $(DEMO)/reports/drift/drift.html (and drift.json)"
+	@echo "  weekly summary   $$(ls $(DEMO)/reports/weekly/*.md | tail -n 1) (and .html)"
+	@echo "  charter          $(DEMO)/docs/engagement.md"
+	@echo "  onboarding       $(DEMO)/docs/onboarding.md"
+	@echo "  model health     $(DEMO)/docs/model_health.md"
+	@echo "  decisions        $(DEMO)/docs/decisions/"
+	@echo "  shipping         $(DEMO)/Dockerfile, $(DEMO)/.github/workflows/, $(DEMO)/deploy/k8s/"
 
 # A release is a commit with a dated CHANGELOG section, tagged vX.Y.Z: the tag Copier updates projects to.
 release:  ## make release VERSION=X.Y.Z: date the changelog's Unreleased section, commit, tag vX.Y.Z

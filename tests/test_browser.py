@@ -1,6 +1,7 @@
 """The pages a person reads, opened in headless Chromium with no way out of the machine: the audit report,
-the weekly summary and the API's interactive docs (from a real server) show their key content, render
-their images, and request nothing but themselves. Screenshots are kept under the test's temp folder.
+the drift report, the weekly summary and the API's interactive docs (from a real server) show their key
+content, render their images, and request nothing but themselves. Screenshots are kept under the test's
+temp folder.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from browser import Browser, check_pages
@@ -38,12 +40,19 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def reported_project(default_project: Path) -> Path:
-    """The default project after audit, train and report (each run only when its output is missing)."""
+    """The default project after audit, train, a drift check and report (audit and train only when their
+    output is missing). The drift check compares shifted traffic (a file) with the training data."""
     cli = default_project / ".venv" / "bin" / "acme-churn"
     if not (default_project / "reports/audit/audit.json").exists():
         check(run([cli, "audit"], cwd=default_project))
     if not (default_project / "models/metadata.json").exists():
         check(run([cli, "train"], cwd=default_project))
+    sample = pd.read_csv(default_project / "data/sample/customer_churn.csv").sample(600, random_state=0)
+    numbers = sample.select_dtypes("number").columns.drop(["churned"])
+    shifted = default_project / "reports/shifted_traffic.csv"
+    sample.assign(**{name: sample[name] * 3 + 10 for name in numbers}).to_csv(shifted, index=False)
+    drift = run([cli, "drift", "--current", shifted], cwd=default_project)
+    assert drift.returncode == 1, drift.stdout + drift.stderr  # every number tripled: drift
     check(run([cli, "report"], cwd=default_project))
     return default_project
 
@@ -70,9 +79,11 @@ def test_reports_open_offline(browser: Browser, reported_project: Path, screensh
     pages = [
         (reports / "audit/audit.html", ["Acme Churn", "cancellation_reason", "contact_email"]),
         (reports / f"weekly/{day}.html", ["Weekly summary: Acme Churn", "Done:", "Blockers:"]),
+        (reports / "drift/drift.html", ["Count of Drifted Columns", "Drift in column 'monthly_charges'"]),
     ]
     visits = check_pages(browser, pages, screenshots)
     assert "Business impact:" in visits[1].text and "ROC AUC over experiments" in visits[1].text
+    assert "Live data has drifted" in visits[1].text  # the weekly summary read the drift check
 
 
 def _status(url: str) -> int | None:
