@@ -66,8 +66,11 @@ def run_report(config: Config, day: date | None = None) -> dict[str, Path]:
 
 
 def read_sources(config: Config) -> Sources:
+    # `train --data` also logs the current model's scores on the challenger's folds (status `champion`):
+    # a comparison, not a training run, so it is not counted or plotted as an experiment.
+    experiments = read_experiments(config.reports_dir / "experiments.jsonl")
     return Sources(
-        experiments=read_experiments(config.reports_dir / "experiments.jsonl"),
+        experiments=[e for e in experiments if e.get("status") != "champion"],
         audit=_read_json(config.audit_dir / "audit.json"),
         drift=_read_json(config.reports_dir / "drift" / "drift.json"),
         metadata=_read_json(config.models_dir / "metadata.json"),
@@ -120,7 +123,7 @@ def done(sources: Sources, config: Config, day: date) -> Bullet:
         promoted = sum(e.get("status") == "promoted" for e in week)
         parts.append(
             f"{_count(len(week), 'experiment')} run this week ({promoted} promoted, "
-            f"{len(week) - promoted} rejected by the quality gate); "
+            f"{len(week) - promoted} rejected); "
             f"{len(sources.experiments)} in the log so far"
         )
     elif sources.experiments:
@@ -148,7 +151,14 @@ def blockers(sources: Sources, config: Config) -> Bullet:
     if sources.audit is None:
         items.append("the data audit has not run, so phase 1 of the charter is still open")
     latest = sources.experiments[-1] if sources.experiments else None
-    if latest and latest.get("status") == "rejected":
+    challenge = (latest or {}).get("challenge")
+    if latest and latest.get("status") == "rejected" and challenge and latest["gate"].get("passed", True):
+        items.append(
+            f"the latest challenger (trained on new data) did not beat the current model on the same "
+            f"validation ({_metric_label(challenge['metric'])} {challenge['challenger']:.3f} against "
+            f"{challenge['champion']:.3f}); the current model stays in service"
+        )
+    elif latest and latest.get("status") == "rejected":
         gate = latest["gate"]
         items.append(
             f"the latest experiment did not beat the baseline by the required margin "
