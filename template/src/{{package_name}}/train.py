@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -106,21 +106,23 @@ def run_train(config: Config, data_path: Path | None = None) -> dict[str, Any]:
     if champion is not None:
         record["challenge"] = _challenge(champion, X, y, cv, config, record)
     if not verdict["passed"]:
-        record.update(status="rejected", model_version=None, **clock.elapsed())
-        artifacts.append_jsonl(config.reports_dir / "experiments.jsonl", record)
-        raise GateFailed(
+        _reject(
+            record,
+            clock,
+            config,
             f"quality gate failed: {verdict['metric']} {verdict['model']:.3f} vs baseline "
             f"{verdict['baseline']:.3f} "
-            f"(lift {verdict['lift']:+.3f}, required {verdict['min_lift']:+.3f}); the previous model is kept"
+            f"(lift {verdict['lift']:+.3f}, required {verdict['min_lift']:+.3f}); the previous model is kept",
         )
     if champion is not None and not record["challenge"]["promoted"]:
         challenge = record["challenge"]
-        record.update(status="rejected", model_version=None, **clock.elapsed())
-        artifacts.append_jsonl(config.reports_dir / "experiments.jsonl", record)
-        raise GateFailed(
+        _reject(
+            record,
+            clock,
+            config,
             f"the challenger is not better than the current model {challenge['champion_version']} on the "
             f"same validation: {challenge['metric']} {challenge['challenger']:.3f} vs "
-            f"{challenge['champion']:.3f}; the current model is kept"
+            f"{challenge['champion']:.3f}; the current model is kept",
         )
     with step(f"final fit on all {training.rows_used:,} rows"):
         model = build_pipeline(contract, config).fit(X, y)
@@ -142,6 +144,13 @@ def _load_champion(config: Config):
         return load_trained(config)
     except UserError as exc:
         raise UserError(f"{exc} (`train --data` challenges the current model: train one first)") from None
+
+
+def _reject(record: dict[str, Any], clock: _Clock, config: Config, reason: str) -> NoReturn:
+    """Log a run that may not replace the current model, then stop with exit code 1 (models/ untouched)."""
+    record.update(status="rejected", model_version=None, **clock.elapsed())
+    artifacts.append_jsonl(config.reports_dir / "experiments.jsonl", record)
+    raise GateFailed(reason)
 
 
 def _challenge(
