@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ..config import AUTH_MODES, Config, SettingsReader
@@ -68,7 +67,3 @@ def check_can_start(settings: ApiSettings) -> None:
             f"set it to the key clients send in the {API_KEY_HEADER} header "
             "(or set api.auth: none in configs/project.yaml)"
         )
-
-
-def prediction_log_dir(config: Config) -> Path:
-    return config.root / "logs" / "predictions"

@@ -18,7 +18,7 @@ from ..scoring import Predictions, Scorer, TrainedModel, load_trained, read_meta
 from .batching import MicroBatcher
 from .metrics import Metrics
 from .prediction_log import PredictionLog
-from .settings import ApiSettings, prediction_log_dir
+from .settings import ApiSettings
 
 logger = logging.getLogger(f"{__package__.split('.')[0]}.api")
 # SHAP's tree algorithm costs about a millisecond per record and keeps the interpreter lock while it runs:
@@ -81,7 +81,7 @@ class ServingState:
         if not self.ready:
             return
         self.prediction_log = PredictionLog(
-            prediction_log_dir(self.config),
+            self.config.prediction_log_dir,
             max_bytes=self.settings.prediction_log_max_bytes,
             max_files=self.settings.prediction_log_max_files,
             positive_class=self.trained.metadata.get("positive_class") if self.trained else None,
