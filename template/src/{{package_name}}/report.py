@@ -72,7 +72,7 @@ def read_sources(config: Config) -> Sources:
     return Sources(
         experiments=[e for e in experiments if e.get("status") != "champion"],
         audit=_read_json(config.audit_dir / "audit.json"),
-        drift=_read_json(config.reports_dir / "drift" / "drift.json"),
+        drift=_read_json(config.drift_dir / "drift.json"),
         metadata=_read_json(config.models_dir / "metadata.json"),
     )
 
@@ -248,9 +248,7 @@ def trend_figure(experiments: list[dict[str, Any]], metric: str) -> bytes | None
         )
         rejected = [(i, e["metrics"][metric]) for i, e in points if e.get("status") == "rejected"]
         if rejected:
-            ax.scatter(
-                *zip(*rejected, strict=True), color=plots.WARNING, zorder=3, label="rejected by the gate"
-            )
+            ax.scatter(*zip(*rejected, strict=True), color=plots.WARNING, zorder=3, label="rejected")
         ax.set_xticks(numbers)
         ax.legend(loc="lower right", frameon=False)
         name = _metric_label(metric)
