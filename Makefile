@@ -23,7 +23,9 @@ uv:  ## install uv with pip when it is missing
 		echo "uv not found: installing it with pip"; \
 		$(PYTHON) -m pip install --quiet --user uv 2>/dev/null \
 		|| $(PYTHON) -m pip install --quiet uv 2>/dev/null \
-		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv; \
+		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv \
+		|| { echo "error: could not install uv with $(PYTHON) -m pip: install pip (Debian: apt-get install" \
+			"python3-pip) or uv itself (https://docs.astral.sh/uv/)" >&2; exit 2; }; \
 	}
 
 sync: uv  ## the template's dev environment, exactly as locked

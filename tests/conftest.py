@@ -7,6 +7,7 @@ would pick the latest release tag instead).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import copier
 import pytest
+import uv
 import yaml
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
@@ -141,9 +143,17 @@ def template_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return snapshot_template(tmp_path_factory.mktemp("template") / "copier-ml-engagement")
 
 
+def uv_bin() -> str:
+    """The uv executable of the dev environment, as an absolute path: every subprocess that needs uv calls
+    this, so the tests run where uv is not on PATH (a fresh machine whose Makefile installed uv with pip and
+    calls it as `python3 -m uv`; pytest started as `.venv/bin/python -m pytest`)."""
+    return uv.find_uv_bin()
+
+
 # Tests run in parallel on few cores: one OpenMP thread per process avoids oversubscription, which slows
-# gradient boosting down many times over.
-PROJECT_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+# gradient boosting down many times over. `UV` tells a generated project's Makefile which uv to run (uv
+# sets it the same way for the commands of `uv run`), so its targets never install uv on the test machine.
+PROJECT_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "UV": uv_bin()}
 
 
 def run(cmd: list[str | Path], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600):
@@ -171,3 +181,53 @@ def default_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = render(tmp_path_factory.mktemp("default") / "acme-churn")
     check(run(["make", "install"], cwd=dest, timeout=900))
     return dest
+
+
+class Project:
+    """A rendered project whose code runs in the default project's environment."""
+
+    def __init__(self, root: Path, python: Path) -> None:
+        self.root = root
+        self.python = python
+        self.answers = yaml.safe_load((root / ".copier-answers.yml").read_text())
+        self.package = self.answers["package_name"]
+        self.env = {**PROJECT_ENV, "PYTHONPATH": str(root / "src")}
+        self.env.pop("VIRTUAL_ENV", None)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return run([self.python, "-m", self.package, *args], cwd=self.root, env=self.env)
+
+    def pytest(self, *args: str) -> subprocess.CompletedProcess:
+        """The project's own tests. Renders other than the default one skip the generated suite's slow
+        tier (the schema fuzzing of the API), which `make test` of the default project runs."""
+        command = [self.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", *args]
+        return run(command, cwd=self.root, env=self.env)
+
+    def lint(self) -> None:
+        """ruff with the project's own settings: clean whatever the package is called."""
+        ruff = self.python.parent / "ruff"
+        check(run([ruff, "check", "."], cwd=self.root, env=self.env))
+        check(run([ruff, "format", "--check", "."], cwd=self.root, env=self.env))
+
+    def json(self, relative: str) -> dict:
+        return json.loads((self.root / relative).read_text())
+
+
+# The corpus of real tables (test_corpus.py) writes each table's wall time here; the run prints them.
+CORPUS_TIMINGS = TEMPLATE_ROOT / "build" / "corpus_timings.jsonl"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the main process, before any worker starts
+        CORPUS_TIMINGS.unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or not CORPUS_TIMINGS.exists():
+        return
+    rows = [json.loads(line) for line in CORPUS_TIMINGS.read_text(encoding="utf-8").splitlines() if line]
+    terminalreporter.section("corpus of real tables: wall time per table")
+    for row in sorted(rows, key=lambda row: -row["seconds"]):
+        terminalreporter.write_line(f"{row['table']:>18}  {row['seconds']:7.1f} s")
+    total = sum(row["seconds"] for row in rows)
+    terminalreporter.write_line(f"{len(rows)} tables, {total:.0f} s in all (summed over the workers)")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -21,6 +20,7 @@ import pytest
 
 from browser import Browser, check_pages
 from conftest import PROJECT_ENV, check, run
+from serving import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -97,16 +97,10 @@ def _status(url: str) -> int | None:
         return None
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def api_url(reported_project: Path, tmp_path: Path):
     """`serve` of the default project (API key on) on a free loopback port; stopped afterwards."""
-    port = _free_port()
+    port = free_port()
     env = {**PROJECT_ENV, "API_KEY": API_KEY}
     command = [reported_project / ".venv/bin/acme-churn", "serve", "--host", "127.0.0.1", "--port", str(port)]
     log_path = tmp_path / "serve.log"

@@ -20,15 +20,13 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
-from real_tables import TABLES, RealTable, records_for_api
-from test_generated import Project
-from test_ship import free_port, http, wait_ready
 
-from conftest import TEMPLATE_ROOT, check, render
+from conftest import CORPUS_TIMINGS, Project, check, render
+from real_tables import TABLES, RealTable, records_for_api
+from serving import free_port, http, wait_ready
 
 pytestmark = pytest.mark.slow
 
-TIMINGS = TEMPLATE_ROOT / "build" / "corpus_timings.jsonl"
 SCORED_ROWS = 300  # rows of each table scored by `predict`
 API_ROWS = 20  # rows sent to the API and compared with batch scoring
 
@@ -115,8 +113,8 @@ def test_real_table(table: RealTable, tmp_path: Path, default_project: Path) -> 
         if table.drift:
             drift_on_the_table(run)
     seconds = time.perf_counter() - started
-    TIMINGS.parent.mkdir(exist_ok=True)
-    with TIMINGS.open("a", encoding="utf-8") as handle:
+    CORPUS_TIMINGS.parent.mkdir(exist_ok=True)
+    with CORPUS_TIMINGS.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps({"table": table.name, "seconds": round(seconds, 1)}) + "\n")
 
 

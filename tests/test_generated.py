@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import PROJECT_ENV, check, render, run
+from conftest import Project, check, render, run
 
 pytestmark = pytest.mark.slow
 
@@ -26,36 +26,6 @@ SAMPLES = {
     "multiclass": ("support_tickets.csv", "priority", "macro_f1"),
     "regression": ("house_prices.csv", "sale_price", "r2"),
 }
-
-
-class Project:
-    """A rendered project whose code runs in the default project's environment."""
-
-    def __init__(self, root: Path, python: Path) -> None:
-        self.root = root
-        self.python = python
-        self.answers = yaml.safe_load((root / ".copier-answers.yml").read_text())
-        self.package = self.answers["package_name"]
-        self.env = {**PROJECT_ENV, "PYTHONPATH": str(root / "src")}
-        self.env.pop("VIRTUAL_ENV", None)
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return run([self.python, "-m", self.package, *args], cwd=self.root, env=self.env)
-
-    def pytest(self, *args: str) -> subprocess.CompletedProcess:
-        """The project's own tests. Renders other than the default one skip the generated suite's slow
-        tier (the schema fuzzing of the API), which `make test` of the default project runs."""
-        command = [self.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", *args]
-        return run(command, cwd=self.root, env=self.env)
-
-    def lint(self) -> None:
-        """ruff with the project's own settings: clean whatever the package is called."""
-        ruff = self.python.parent / "ruff"
-        check(run([ruff, "check", "."], cwd=self.root, env=self.env))
-        check(run([ruff, "format", "--check", "."], cwd=self.root, env=self.env))
-
-    def json(self, relative: str) -> dict:
-        return json.loads((self.root / relative).read_text())
 
 
 @pytest.fixture

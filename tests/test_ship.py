@@ -13,13 +13,9 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import tomllib
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +23,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import TEMPLATE_ROOT, read_config, render
+from conftest import TEMPLATE_ROOT, read_config, render, uv_bin
+from serving import free_port, http, wait_ready
 
 BIN = Path(sys.executable).parent  # the linters of the template's dev environment
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
@@ -281,6 +278,41 @@ def test_gitlab_ci_validates_against_gitlab_schema(tmp_path) -> None:
     assert pipeline[".uv"]["cache"]["key"] == {"files": ["uv.lock"]}
 
 
+def runs_uv(command: str) -> bool:
+    """Whether a shell command calls uv (as a command, not as a word of a path or a name)."""
+    return re.search(r"(?:^|[\s;&|(])uv\s", command) is not None
+
+
+def test_github_jobs_install_uv_before_using_it(github_variant) -> None:
+    """A hosted runner has no uv: every job that runs it sets it up first."""
+    project, _ = github_variant
+    for path in sorted((project / ".github" / "workflows").glob("*.yml")):
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            steps = job["steps"]
+            uses_uv = [i for i, step in enumerate(steps) if runs_uv(step.get("run", ""))]
+            setup = [
+                i for i, step in enumerate(steps) if step.get("uses", "").startswith("astral-sh/setup-uv")
+            ]
+            if uses_uv:
+                assert setup and setup[0] < uses_uv[0], (
+                    f"{path.name}: job {name} runs uv before setting it up"
+                )
+
+
+def test_gitlab_jobs_run_uv_in_an_image_that_has_it(tmp_path) -> None:
+    project = render_shippable(tmp_path / "project", ci_provider="gitlab")
+    pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    jobs = {name: job for name, job in pipeline.items() if isinstance(job, dict) and "stage" in job}
+    using_uv = 0
+    for name, job in jobs.items():
+        merged = {**pipeline.get(job.get("extends", ""), {}), **job}
+        commands = [*merged.get("before_script", []), *merged["script"]]
+        if any(runs_uv(command) for command in commands):
+            using_uv += 1
+            assert merged["image"].startswith("ghcr.io/astral-sh/uv:"), f"job {name} runs uv without it"
+    assert using_uv >= 4  # lint, test, smoke, drift
+
+
 def test_template_ci_runs_make_test() -> None:
     """The template's CI runs .ci/run (which installs Chromium, then `make test`) on Debian, where the
     `chromium` package is the real browser."""
@@ -293,6 +325,49 @@ def test_template_ci_runs_make_test() -> None:
     ci_run = (TEMPLATE_ROOT / ".ci" / "run").read_text()
     assert "apt-get install" in ci_run and "chromium" in ci_run
     assert ci_run.rstrip().splitlines()[-1] == "make test"
+
+
+def stub(folder: Path, name: str, script: str) -> None:
+    path = folder / name
+    path.write_text(f"#!/bin/sh\n{script}\n")
+    path.chmod(0o755)
+
+
+def run_ci_script(tmp_path: Path, *, bare: bool) -> list[str]:
+    """.ci/run on a PATH of stand-ins, run as on a CI machine: a bare one (python3 without pip or uv, no
+    git, no browser) or one that has it all. apt-get and make only log their arguments; returns the log."""
+    folder, log = tmp_path / "bin", tmp_path / "calls.log"
+    folder.mkdir()
+    for name in ("id", "dirname"):
+        (folder / name).symlink_to(shutil.which(name))
+    for name in ("apt-get", "make"):
+        stub(folder, name, f'echo "{name} $*" >> {log}')
+    stub(folder, "sudo", 'exec "$@"')  # used when not run as root
+    stub(folder, "python3", "exit 1" if bare else "exit 0")  # `-m pip` / `-m uv`: missing or there
+    if not bare:
+        for name in ("git", "chromium"):
+            stub(folder, name, "exit 0")
+    result = subprocess.run(
+        ["/bin/bash", TEMPLATE_ROOT / ".ci" / "run"],
+        env={"PATH": str(folder), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return log.read_text().splitlines()
+
+
+def test_ci_script_installs_what_a_bare_debian_lacks(tmp_path) -> None:
+    calls = run_ci_script(tmp_path, bare=True)
+    install = next(call.split() for call in calls if call.startswith("apt-get install"))
+    assert {"chromium", "git", "python3-pip"} <= set(install), install
+    assert calls[-1] == "make test"
+
+
+def test_ci_script_installs_nothing_when_all_is_there(tmp_path) -> None:
+    assert run_ci_script(tmp_path, bare=False) == ["make test"]
 
 
 def test_pre_commit_config_is_valid(variant) -> None:
@@ -393,52 +468,105 @@ def test_lock_file_matches_the_rendered_project(tmp_path, slug: str) -> None:
     text = (project / "uv.lock").read_text()
     assert f'name = "{slug}"' in text and "{{" not in text and "{%" not in text
     result = subprocess.run(
-        ["uv", "lock", "--check"], cwd=project, capture_output=True, text=True, check=False
+        [uv_bin(), "lock", "--check"], cwd=project, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, f"uv.lock is stale for {slug}: run `make lock-generated`\n{result.stderr}"
 
 
+# --- Without uv on PATH -----------------------------------------------------------------------------------
+
+
+def env_without_uv() -> dict[str, str]:
+    """This environment on a fresh machine: no folder of PATH holds a `uv` (as where the Makefile installed
+    it with pip into the user site), and no `UV` set by `uv run`."""
+    env = {key: value for key, value in os.environ.items() if key not in ("UV", "VIRTUAL_ENV")}
+    folders = os.environ["PATH"].split(os.pathsep)
+    env["PATH"] = os.pathsep.join(
+        folder for folder in folders if folder and not (Path(folder) / "uv").exists()
+    )
+    assert shutil.which("uv", path=env["PATH"]) is None
+    return env
+
+
+def test_uv_using_tests_pass_without_uv_on_path() -> None:
+    """The tests that run uv (the lock check, the runtime set's export and wheel check) find it through
+    `uv_bin()`, not PATH: run them where PATH has no uv."""
+    tests = [
+        "test_lock_file_matches_the_rendered_project[x1]",
+        "test_runtime_set_installs_from_wheels_on_the_image_python[3.12]",
+    ]
+    env = {key: value for key, value in env_without_uv().items() if not key.startswith("PYTEST_")}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *(f"{__file__}::{t}" for t in tests),
+        ],
+        cwd=TEMPLATE_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0 and "2 passed" in result.stdout, f"{result.stdout}\n{result.stderr}"
+
+
+def fresh_python3(tmp_path: Path, *, pip: bool) -> dict[str, str]:
+    """The environment of a fresh machine: a `python3` without uv (with or without pip) and no uv on PATH.
+    Whatever pip installs lands off PATH, as in ~/.local/bin."""
+    python = tmp_path / "python"
+    venv = [uv_bin(), "venv", "--quiet", "--python", sys.executable, python, *(["--seed"] if pip else [])]
+    subprocess.run(venv, check=True, capture_output=True, timeout=120)
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    stub(folder, "python3", f'exec "{python / "bin" / "python"}" "$@"')
+    env = env_without_uv()
+    env["PATH"] = f"{folder}{os.pathsep}{env['PATH']}"
+    assert subprocess.run(["python3", "-m", "uv", "--version"], env=env, capture_output=True).returncode != 0
+    return env
+
+
+def test_generated_makefile_installs_uv_with_pip_where_it_is_missing(tmp_path) -> None:
+    """`make lock` on a fresh machine installs uv with pip and runs it as `python3 -m uv`."""
+    project = render(tmp_path / "project", skip_tasks=True)
+    lock = (project / "uv.lock").read_text()
+    env = fresh_python3(tmp_path, pip=True)
+
+    result = subprocess.run(
+        ["make", "lock"], cwd=project, env=env, capture_output=True, text=True, timeout=600
+    )
+
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert "uv not found: installing it with pip" in result.stdout
+    assert "python3 -m uv lock" in result.stdout
+    assert (project / "uv.lock").read_text() == lock, "the shipped lock is current: `uv lock` keeps it"
+
+
+def test_generated_makefile_says_what_to_install_without_pip(tmp_path) -> None:
+    project = render(tmp_path / "project", skip_tasks=True)
+    env = fresh_python3(tmp_path, pip=False)
+
+    result = subprocess.run(
+        ["make", "lock"], cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode != 0
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "could not install uv with python3 -m pip" in line and "apt-get install python3-pip" in line
+
+
 # --- The runtime set, for real --------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def folder_mib(path: Path) -> float:
     """Size on disk of a folder (each hard-linked file counted once within it)."""
     result = subprocess.run(["du", "-sk", str(path)], capture_output=True, text=True, check=True)
     return int(result.stdout.split()[0]) / 1024
-
-
-def http(method: str, url: str, body: dict | None = None, key: str | None = None) -> tuple[int, dict]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    if key:
-        request.add_header("X-API-Key", key)
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
-
-def wait_ready(url: str, server: subprocess.Popen, timeout: float = 120) -> float:
-    """Seconds until GET /ready answers 200; fails if the server exits first."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        assert server.poll() is None, f"the server exited with {server.returncode}"
-        try:
-            with urllib.request.urlopen(f"{url}/ready", timeout=2) as response:
-                if response.status == 200:
-                    return time.monotonic() - started
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"/ready did not answer 200 within {timeout} s")
 
 
 def container_layout(project: Path, instructions: list[Instruction], root: Path) -> Path:
@@ -475,7 +603,8 @@ def test_runtime_set_serves_for_real(default_project: Path, tmp_path: Path) -> N
     env["UV_PROJECT_ENVIRONMENT"] = str(runtime_env_dir)  # the Dockerfile's /app/.venv
     env.pop("VIRTUAL_ENV", None)
     for command in install_commands(instructions):
-        result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=600)
+        local = [uv_bin(), *command[1:]]  # the image's /usr/local/bin/uv is this machine's uv
+        result = subprocess.run(local, cwd=project, env=env, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, f"{command}: {result.stderr}"
 
     # The serving environment has no drift, notebook or test tools.
@@ -560,7 +689,7 @@ def runtime_pins(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("pins")
     project = render(folder / "project", skip_tasks=True)
     pins = folder / "runtime.txt"
-    export = ["uv", "export", "--locked", "--no-default-groups", "--no-emit-project", "--no-hashes", "-q"]
+    export = [uv_bin(), "export", "--locked", "--no-default-groups", "--no-emit-project", "--no-hashes", "-q"]
     subprocess.run([*export, "-o", pins], cwd=project, check=True, timeout=120)
     return pins
 
@@ -571,7 +700,7 @@ def test_runtime_set_installs_from_wheels_on_the_image_python(
 ) -> None:
     """The slim image has no compiler: every locked runtime package must have a wheel for its Python."""
     compile_ = [
-        "uv",
+        uv_bin(),
         "pip",
         "compile",
         runtime_pins,
