@@ -1,7 +1,12 @@
 """Command line: `<project-slug> audit|train|predict|serve|drift|report` (also `python -m <package>`).
 
-Exit codes: 0 done, 1 the quality gate failed (`drift`: drift detected), 2 bad input (one line on stderr
-says what and what to do).
+Exit codes, the same for every command:
+  0    done
+  1    the quality gate failed (`train`); drift detected (`drift`)
+  2    bad input: one line on stderr says what is wrong and what to do
+  3    internal error (a bug, not the input): one line on stderr says where the full traceback was written
+       (logs/errors/ of the project, or the temporary folder when the project is read-only)
+  130  interrupted (Ctrl+C)
 Heavy libraries are imported by the commands, not here, so `--help` answers at once.
 """
 
@@ -10,10 +15,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from .errors import GateFailed, UserError
+from .errors import GateFailed, UserError, one_line, record_internal_error
 
-EXIT_OK, EXIT_GATE, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_GATE, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_DRIFT = 1
 
 
@@ -27,23 +33,21 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .config import load_config
+    from .progress import number
     from .train import run_train
 
     metadata = run_train(load_config(args.config), data_path=Path(args.data) if args.data else None)
     gate = metadata["gate"]
     print(
-        f"model {metadata['model_version']}: {gate['metric']} {gate['model']:.3f} vs baseline "
-        f"{gate['baseline']:.3f} (lift {gate['lift']:+.3f}); model card: reports/model_card.md"
+        f"model {metadata['model_version']}: {gate['metric']} {number(gate['model'])} vs baseline "
+        f"{number(gate['baseline'])} (lift {number(gate['lift'], signed=True)}); "
+        "model card: reports/model_card.md"
     )
     return EXIT_OK
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .config import load_config
     from .scoring import score_file
 
@@ -63,23 +67,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _drift(args: argparse.Namespace) -> int:
-    """Exit 1 means drift to the scheduled job: a crash must not look like one (Python exits 1 on an
-    uncaught exception), so anything unexpected is reported with its traceback and exit 2."""
-    try:
-        return _run_drift(args)
-    except (UserError, KeyboardInterrupt):
-        raise
-    except Exception:
-        import traceback
-
-        traceback.print_exc()
-        print("error: the drift check failed unexpectedly (traceback above)", file=sys.stderr)
-        return EXIT_BAD_INPUT
-
-
-def _run_drift(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from .config import load_config
     from .drift.monitor import run_drift
 
@@ -180,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
@@ -191,4 +179,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_GATE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug; Python's own exit code (1) would read as "gate failed" or "drift"
+        return _internal_error(exc, args, argv)
+
+
+def _internal_error(error: Exception, args: argparse.Namespace, argv: list[str]) -> int:
+    """One line on stderr, the traceback in a file (or on stderr when no file can be written)."""
+    path = record_internal_error(error, args.command, argv, _project_root(args.config))
+    if path is None:
+        import traceback
+
+        traceback.print_exception(error)
+    where = f"full traceback in {path}" if path else "traceback above"
+    print(
+        f"internal error in `{args.command}` (a bug, not your input): {one_line(error)}; {where}",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
+
+
+def _project_root(config: str | None) -> Path | None:
+    """The folder above configs/ (as `load_config` sees it), or None when there is no config to go by."""
+    from .config import find_config
+
+    try:
+        return (Path(config) if config else find_config()).resolve().parent.parent
+    except Exception:  # no config found: the error file goes to the temporary folder
+        return None

@@ -20,7 +20,7 @@ from typing import Any
 from . import artifacts
 from .config import Config
 from .errors import UserError
-from .progress import step
+from .progress import number, step
 
 WEEK = timedelta(days=7)
 RECENT_EXPERIMENTS = 10
@@ -91,14 +91,14 @@ def read_experiments(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for line_number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError:
             raise UserError(
-                f"{path} line {number} is not valid JSON; the log must stay one JSON per line"
+                f"{path} line {line_number} is not valid JSON; the log must stay one JSON per line"
             ) from None
     return records
 
@@ -135,8 +135,8 @@ def done(sources: Sources, config: Config, day: date) -> Bullet:
         gate = meta["gate"]
         parts.append(
             f"current model {meta['model_version']} ({meta['model_family'].replace('_', ' ')}) scores "
-            f"{_metric_label(gate['metric'])} {gate['model']:.3f} against {gate['baseline']:.3f} for the "
-            "dummy baseline"
+            f"{_metric_label(gate['metric'])} {number(gate['model'])} against {number(gate['baseline'])} "
+            "for the dummy baseline"
         )
     if sources.audit:
         audited = str(sources.audit.get("generated_at", ""))[:10]
@@ -155,14 +155,15 @@ def blockers(sources: Sources, config: Config) -> Bullet:
     if latest and latest.get("status") == "rejected" and challenge and latest["gate"].get("passed", True):
         items.append(
             f"the latest challenger (trained on new data) did not beat the current model on the same "
-            f"validation ({_metric_label(challenge['metric'])} {challenge['challenger']:.3f} against "
-            f"{challenge['champion']:.3f}); the current model stays in service"
+            f"validation ({_metric_label(challenge['metric'])} {number(challenge['challenger'])} against "
+            f"{number(challenge['champion'])}); the current model stays in service"
         )
     elif latest and latest.get("status") == "rejected":
         gate = latest["gate"]
         items.append(
             f"the latest experiment did not beat the baseline by the required margin "
-            f"({_metric_label(gate['metric'])} lift {gate['lift']:+.3f}, needed {gate['min_lift']:+.3f}); "
+            f"({_metric_label(gate['metric'])} lift {number(gate['lift'], signed=True)}, "
+            f"needed {number(gate['min_lift'], signed=True)}); "
             "the previous model stays in service"
         )
     if not items:
@@ -171,35 +172,64 @@ def blockers(sources: Sources, config: Config) -> Bullet:
 
 
 def _audit_blockers(audit: dict[str, Any] | None) -> list[str]:
+    """The audit's warnings, in two kinds: columns the audit left out of the model (its `exclusions`, never
+    the target or an ID) and findings about the rows or the target, named by their summary."""
     if not audit or not audit["verdict"]["issues"]:
         return []
-    columns = sorted(
-        {
-            issue["column"]
-            for issue in audit["findings"]["issues"]
-            if issue["severity"] == "warning" and issue.get("column")
-        }
-    )
-    named = f" ({', '.join(columns[:5])}{', …' if len(columns) > 5 else ''})" if columns else ""
-    return [
-        f"the data audit found {_count(audit['verdict']['issues'], 'issue')} to settle with the "
-        f"client{named}; the columns concerned stay out of the model until then"
+    excluded = sorted(audit.get("exclusions") or {})
+    others = [
+        issue
+        for issue in audit["findings"]["issues"]
+        if issue["severity"] == "warning" and issue.get("column") not in excluded
     ]
+    parts = []
+    if excluded:
+        verb = "stays" if len(excluded) == 1 else "stay"
+        columns = _count(len(excluded), "column")
+        parts.append(f"{columns} {verb} out of the model until then ({_names(excluded)})")
+    if others:
+        parts.append(_names([_finding(issue) for issue in others]))
+    found = f"the data audit found {_count(audit['verdict']['issues'], 'issue')} to settle with the client"
+    return [f"{found}: {'; '.join(parts)}" if parts else found]
+
+
+def _finding(issue: dict[str, Any]) -> str:
+    column = issue.get("column")
+    return f"{issue['summary']} ({column})" if column and column not in issue["summary"] else issue["summary"]
+
+
+def _names(items: list[str], shown: int = 5) -> str:
+    return ", ".join(items[:shown]) + (", …" if len(items) > shown else "")
+
+
+def drift_state(drift: dict[str, Any]) -> str:
+    """The drift check's result in one word, so that every bullet tells the same story: `dataset` (the
+    alarm: enough columns drifted), `predictions` (the model's output shifted, the inputs stay below the
+    alarm), `columns` (some columns moved, below the alarm) or `none`."""
+    if drift.get("dataset_drift"):
+        return "dataset"
+    if _predictions_drifted(drift):
+        return "predictions"
+    return "columns" if drift.get("n_drifted_columns") else "none"
 
 
 def _drift_blockers(drift: dict[str, Any] | None) -> list[str]:
     if not drift:
         return []
-    items = []
-    if drift.get("dataset_drift"):
-        items.append(
-            f"live data has drifted from the training data: {drift.get('n_drifted_columns')} of "
-            f"{drift.get('n_columns')} columns changed ({_window(drift)}); check the data feed and plan a "
-            "retrain"
-        )
-    if (drift.get("prediction_drift") or {}).get("drifted"):
-        items.append("the model's predictions have shifted compared with training")
-    return items
+    state = drift_state(drift)
+    if state == "dataset":
+        shifted = "; the model's predictions have shifted with it" if _predictions_drifted(drift) else ""
+        return [
+            f"live data has drifted from the training data: {_changed(drift)} ({_window(drift)}){shifted}; "
+            "check the data feed and plan a retrain"
+        ]
+    if state == "predictions":
+        return [
+            f"the model's predictions on live data have shifted compared with training ({_window(drift)}), "
+            f"although the input columns stay below the drift alarm ({_changed(drift)}); find out what "
+            "changed before relying on the scores"
+        ]
+    return []
 
 
 def impact(sources: Sources, config: Config) -> Bullet:
@@ -213,13 +243,39 @@ def impact(sources: Sources, config: Config) -> Bullet:
     if drift is None:
         parts.append("no drift check run yet, so this holds for data like the training data")
         level = "info"
-    elif drift.get("dataset_drift"):
-        parts.append("live data has drifted, so real performance may now be lower than measured")
-        level = "warning"
     else:
-        parts.append(f"the latest drift check ({_window(drift)}) finds live data close to the training data")
-        level = "ok"
+        text, level = _drift_impact(drift)
+        parts.append(text)
     return Bullet("Business impact", _sentences(parts), level)
+
+
+def _drift_impact(drift: dict[str, Any]) -> tuple[str, str]:
+    """What the latest drift check means for the measured performance, and the bullet's level."""
+    state, window = drift_state(drift), _window(drift)
+    if state == "dataset":
+        return "live data has drifted, so real performance may now be lower than measured", "warning"
+    if state == "predictions":
+        return (
+            f"the model's predictions have shifted in the latest drift check ({window}), so real "
+            "performance may differ from what was measured",
+            "warning",
+        )
+    if state == "columns":
+        return (
+            f"the latest drift check ({window}) finds no drift overall ({_changed(drift)}, below the alarm "
+            f"at {float(drift.get('drift_share_threshold', 0)):.0%} of the columns), so the measured "
+            "performance should still hold",
+            "ok",
+        )
+    return f"the latest drift check ({window}) finds live data close to the training data", "ok"
+
+
+def _changed(drift: dict[str, Any]) -> str:
+    return f"{drift.get('n_drifted_columns', 0)} of {drift.get('n_columns', 0)} columns changed"
+
+
+def _predictions_drifted(drift: dict[str, Any]) -> bool:
+    return bool((drift.get("prediction_drift") or {}).get("drifted"))
 
 
 # Trend and experiment table ---------------------------------------------------------------------------------
@@ -260,19 +316,19 @@ def experiment_rows(experiments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The latest experiments as table rows, newest first."""
     numbered = list(enumerate(experiments, start=1))[-RECENT_EXPERIMENTS:]
     rows = []
-    for number, e in reversed(numbered):
+    for index, e in reversed(numbered):
         gate = e.get("gate", {})
         rows.append(
             {
-                "#": number,
+                "#": index,
                 "date": str(e.get("timestamp", ""))[:16].replace("T", " "),
                 "model": str(e.get("model_family", "")).replace("_", " "),
-                "score": round(gate.get("model", float("nan")), 3),
-                "baseline": round(gate.get("baseline", float("nan")), 3),
+                "score": _rounded(gate.get("model"), 3),
+                "baseline": _rounded(gate.get("baseline"), 3),
                 "status": e.get("status", ""),
                 # What the run cost: the compute the client pays for.
-                "wall time (s)": round(e.get("wall_seconds", float("nan")), 1),
-                "CPU time (s)": round(e.get("cpu_seconds", float("nan")), 1),
+                "wall time (s)": _rounded(e.get("wall_seconds"), 1),
+                "CPU time (s)": _rounded(e.get("cpu_seconds"), 1),
             }
         )
     return rows
@@ -359,8 +415,15 @@ def _day_of(timestamp: Any) -> date:
         return date.min
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _rounded(value: Any, digits: int) -> float | str:
+    """A table cell: rounded, never -0.0; empty where the experiment did not record the value."""
+    if value is None or value != value:  # missing or NaN
+        return ""
+    return round(float(value), digits) + 0.0
 
 
 def _sentences(parts: list[str]) -> str:
