@@ -48,6 +48,9 @@ class DataConfig:
     positive_class: Any = None
     sensitive_columns: tuple[str, ...] = ()  # the model card reports performance per group of each
     max_categories: int = 50
+    # Also missing in every column, beside empty cells (and beside NA, null, ... in numeric columns).
+    missing_values: tuple[str, ...] = ()
+    date_formats: dict[str, str] = field(default_factory=dict)  # column → strftime format or "ISO8601"
 
 
 @dataclass(frozen=True)
@@ -190,6 +193,8 @@ def parse_config(raw: dict[str, Any], root: Path, source: str = "config") -> Con
         positive_class=reader.get("data.positive_class", None),
         sensitive_columns=reader.str_list("data.sensitive_columns"),
         max_categories=int(reader.number("data.max_categories", 50, low=2, integer=True)),
+        missing_values=reader.text_list("data.missing_values"),
+        date_formats=parse_date_formats(reader),
     )
     if target in data.sensitive_columns:
         raise UserError(f"{source}: data.sensitive_columns lists the target {target!r}; name other columns")
@@ -230,6 +235,18 @@ def parse_config(raw: dict[str, Any], root: Path, source: str = "config") -> Con
         drift=parse_drift(reader),
         api=api,
     )
+
+
+def parse_date_formats(reader: SettingsReader) -> dict[str, str]:
+    """`data.date_formats`: column → the format its dates are written in, a strftime format or ISO8601."""
+    key, example = "data.date_formats", "e.g. {order_date: '%d/%m/%Y'} (strftime codes) or ISO8601"
+    value = reader.get(key, None) or {}
+    if not isinstance(value, dict):
+        raise reader.fail(key, value, f"expected a mapping of column to date format, {example}")
+    for column, date_format in value.items():
+        if not isinstance(date_format, str) or not (date_format == "ISO8601" or "%" in date_format):
+            raise reader.fail(f"{key}.{column}", date_format, f"expected a date format, {example}")
+    return {str(column): date_format for column, date_format in value.items()}
 
 
 def parse_drift(reader: SettingsReader) -> DriftConfig:
@@ -321,6 +338,17 @@ class SettingsReader:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise self.fail(key, value, "expected a list of column names")
         return tuple(item.strip() for item in value if item.strip())
+
+    def text_list(self, key: str) -> tuple[str, ...]:
+        """A list of texts kept as written (a marker such as "-" is a value, not a separator); numbers
+        such as -999 are taken as their text."""
+        value = self.get(key, []) or []
+        texts = (str, int, float)
+        if not isinstance(value, list) or not all(
+            isinstance(v, texts) and not isinstance(v, bool) for v in value
+        ):
+            raise self.fail(key, value, 'expected a list of texts, quoted, e.g. ["n/a", "null", "-999"]')
+        return tuple(str(item) for item in value if str(item).strip())
 
     def choice(self, key: str, allowed: tuple[str, ...], default: Any = _MISSING) -> str:
         value = self.get(key, default)

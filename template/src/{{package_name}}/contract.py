@@ -8,25 +8,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from .config import Config
-from .data import to_datetime
+from .data import column_date_format, to_datetime
 from .errors import UserError
 from .features import add_features
 
 CONTRACT_VERSION = 1
 KINDS = ("numeric", "categorical", "datetime", "text")
 ROLES = ("target", "id", "time", "feature", "excluded")
-_DATE_LIKE = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?.*)?\s*$")
 
 
-def infer_kind(series: pd.Series, max_categories: int) -> str:
-    """numeric, categorical, datetime or text, from the values (never from Evidently-style guessing)."""
+def infer_kind(series: pd.Series, max_categories: int, date_format: str | None = None) -> str:
+    """numeric, categorical, datetime or text, from the values (never from Evidently-style guessing).
+    Dates: (nearly) all values written in one format (`data.column_date_format`), or the configured one."""
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
         return "numeric"
     if pd.api.types.is_datetime64_any_dtype(series):
@@ -34,8 +33,7 @@ def infer_kind(series: pd.Series, max_categories: int) -> str:
     values = series.dropna().astype(str)
     if values.empty:
         return "categorical"
-    sample = values.sample(min(len(values), 500), random_state=0)
-    if sample.str.match(_DATE_LIKE).mean() >= 0.95 and to_datetime(sample).notna().mean() >= 0.95:
+    if column_date_format(series, date_format):
         return "datetime"
     return "categorical" if values.nunique() <= max_categories else "text"
 
@@ -58,7 +56,8 @@ def infer_contract(
     columns = []
     for name in frame.columns:
         series = frame[name]
-        kind = infer_kind(series, config.data.max_categories)
+        date_format = column_date_format(series, data.date_formats.get(name))
+        kind = "datetime" if date_format else infer_kind(series, data.max_categories)
         role, reason = "feature", ""
         if name == data.target:
             role = "target"
@@ -79,11 +78,13 @@ def infer_contract(
             "role": role,
             "nullable": bool(series.isna().any()),
         }
+        if kind == "datetime":
+            entry["format"] = date_format  # how its dates are read, in training, batch scoring and the API
         if name not in raw_columns:
             entry["derived"] = True
         if reason:
             entry["reason"] = reason
-        entry.update(_value_domain(series, kind))
+        entry.update(_value_domain(series, kind, date_format))
         entry["description"] = descriptions.get(name, "")
         columns.append(entry)
     contract: dict[str, Any] = {
@@ -97,7 +98,7 @@ def infer_contract(
     return contract
 
 
-def _value_domain(series: pd.Series, kind: str) -> dict[str, Any]:
+def _value_domain(series: pd.Series, kind: str, date_format: str | None = None) -> dict[str, Any]:
     values = series.dropna()
     if values.empty:
         return {}
@@ -107,7 +108,7 @@ def _value_domain(series: pd.Series, kind: str) -> dict[str, Any]:
     if kind == "categorical":
         return {"categories": sorted(values.astype(str).unique().tolist())}
     if kind == "datetime":
-        parsed = to_datetime(values).dropna()
+        parsed = to_datetime(values, date_format).dropna()
         if not parsed.empty:
             return {"min": parsed.min().isoformat(), "max": parsed.max().isoformat()}
     return {}

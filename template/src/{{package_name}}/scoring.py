@@ -27,7 +27,7 @@ import pandas as pd
 
 from . import artifacts
 from .config import Config
-from .data import READERS
+from .data import CSV_MISSING, READERS, mark_missing
 from .errors import UserError
 
 PREDICTION_COLUMN = "prediction"
@@ -304,22 +304,31 @@ def _one_hot(columns: list[str], steps: list[Any]) -> Callable[[list[dict]], np.
         or encoder.sparse_output
     ):
         raise NotCompilable("a one-hot encoder that drops, groups or rejects categories")
+    # An unseen category: the training mix of categories (OneHotUnseenAsMix), or all zeros (a plain
+    # OneHotEncoder with handle_unknown="ignore", in models saved before the mix).
+    shares = getattr(encoder, "category_shares_", None)
     lookups, offset = [], 0
     for name, fill, categories in zip(columns, fills, encoder.categories_, strict=True):
         if any(not isinstance(category, str) for category in categories):
             raise NotCompilable(f"non-text categories in {name}")
-        lookups.append((name, fill, {category: offset + i for i, category in enumerate(categories)}))
+        block = slice(offset, offset + len(categories))
+        unseen = None if shares is None else np.asarray(shares[block], dtype=np.float64)
+        lookups.append(
+            (name, fill, {category: offset + i for i, category in enumerate(categories)}, block, unseen)
+        )
         offset += len(categories)
     width = offset
 
     def encode(records: list[dict[str, Any]]) -> np.ndarray:
         out = np.zeros((len(records), width), dtype=np.float64)
         for row, record in enumerate(records):
-            for name, fill, lookup in lookups:
+            for name, fill, lookup, block, unseen in lookups:
                 value = record[name]
                 index = lookup.get(fill if value is None else value)
-                if index is not None:  # an unseen category: all zeros, as handle_unknown="ignore"
+                if index is not None:
                     out[row, index] = 1.0
+                elif unseen is not None:
+                    out[row, block] = unseen
         return out
 
     return encode
@@ -382,9 +391,12 @@ def score_file(config: Config, source: Path, target: Path, chunk_rows: int = 50_
     trained = load_trained(config)
     scorer = Scorer(trained, fast=False)
     needed = [feature["name"] for feature in trained.input_features]
+    # Missing values as in training: configured markers everywhere, common ones in numeric columns.
+    numeric = [feature["name"] for feature in trained.input_features if feature["kind"] == "numeric"]
     rows = 0
     with _ChunkWriter(target) as writer:
         for chunk in _read_chunks(source, chunk_rows):
+            chunk = mark_missing(chunk, config.data.missing_values, numeric=numeric)
             missing = [name for name in needed if name not in chunk.columns]
             if missing:
                 raise UserError(f"{source} lacks the feature column(s) {', '.join(map(repr, missing))}")
@@ -420,7 +432,7 @@ def _require_pyarrow() -> None:
 def _read_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     try:
         if READERS[path.suffix.lower()] == "csv":
-            yield from pd.read_csv(path, chunksize=chunk_rows)
+            yield from pd.read_csv(path, chunksize=chunk_rows, **CSV_MISSING)
         else:
             import pyarrow.parquet as pq
 

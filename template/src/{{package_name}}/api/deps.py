@@ -91,9 +91,9 @@ async def scoring_call(request: Request) -> ScoringCall:
     body = await request.body()
     schemas = request.app.state.schemas
     try:
-        parsed = schemas.predict_request.model_validate_json(body)
-    except ValidationError as error:
+        records = schemas.records(schemas.predict_request.model_validate_json(body))
+    except ValidationError as error:  # from the record model, or from reading the dates (`Schemas.records`)
         raise RequestValidationError(
             [{**item, "loc": ("body", *item["loc"])} for item in error.errors(include_url=False)]
         ) from None
-    return ScoringCall(state, schemas.records(parsed), request.state.request_id)
+    return ScoringCall(state, records, request.state.request_id)

@@ -1,9 +1,12 @@
 """Request and response models. The record model is built from the data contract the model was trained on
 (the features in models/metadata.json), so validation, the OpenAPI schema and the model agree.
 
-Per feature: numeric → a finite number of at most 1e15 in size; categorical → text (a category unseen in
-training is accepted, the model ignores it, and it is counted in a metric); datetime → an ISO 8601 date or
-date-time text. Null only where the contract says the column had missing values (and then the field may be
+Per feature: numeric → a finite number of at most 1e15 in size (true/false too, as 1/0, for a column that
+was boolean in training, as batch scoring reads them); categorical → text (a category unseen in training is
+accepted, the model takes that feature as unknown, and it is counted in a metric); datetime → text in the
+format the data contract recorded for the column (ISO 8601, or e.g. %d/%m/%Y), read by the same parser as
+training and batch scoring (`data.to_datetime`), so "1975" or "02/01/2012" means the same date everywhere.
+Null only where the contract says the column had missing values (and then the field may be
 left out). Unknown fields are refused, so a typo in a field name is an error rather than a silently
 missing value.
 """
@@ -11,39 +14,28 @@ missing value.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
+import pandas as pd
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationError,
     WithJsonSchema,
     create_model,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from ..data import ISO8601, to_datetime
 
 STRICT = ConfigDict(extra="forbid")
 # pandas (and so the Pipeline) represents dates within these years only; the pattern says the same in the
 # OpenAPI schema, so clients and schema-driven test tools know it.
 FIRST_YEAR, LAST_YEAR = 1678, 2261
 YEAR_PATTERN = r"^(1(6(7[89]|[89][0-9])|[7-9][0-9]{2})|2([01][0-9]{2}|2([0-5][0-9]|6[01])))-"
-
-
-def _text_only(value: Any) -> Any:
-    if not isinstance(value, str):
-        raise ValueError(
-            "expected an ISO 8601 date or date-time as text, e.g. 2024-05-31 or 2024-05-31T14:00:00Z"
-        )
-    return value
-
-
-def _in_pandas_range(value: datetime) -> datetime:
-    if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise ValueError(f"dates must lie between the years {FIRST_YEAR} and {LAST_YEAR}")
-    return value
-
+ISO_EXAMPLE = "2024-05-31 or 2024-05-31T14:00:00Z"
 
 # Finite, and not absurdly large: beyond this size scaled values overflow the 32-bit floats a random forest
 # works in, and a linear model's output overflows too. No real feature comes near it.
@@ -51,21 +43,56 @@ LARGEST = 1e15
 # Strict: JSON numbers only (integers included); true/false and numeric strings are refused, as the
 # OpenAPI schema says, rather than quietly turned into 1.0 or 3.0.
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-LARGEST, le=LARGEST)]
-Category = Annotated[str, Field(strict=True, max_length=1000)]
-Timestamp = Annotated[
-    datetime,
-    BeforeValidator(_text_only),
-    AfterValidator(_in_pandas_range),
+# A column that was boolean in training: true/false as 1/0 (what the Pipeline makes of them in a file), or
+# the numbers themselves.
+Flag = Annotated[
+    Number,
+    BeforeValidator(lambda value: float(value) if isinstance(value, bool) else value),
     WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "string", "format": "date", "pattern": YEAR_PATTERN},
-                {"type": "string", "format": "date-time", "pattern": YEAR_PATTERN},
-            ]
-        }
+        {"anyOf": [{"type": "boolean"}, {"type": "number", "minimum": -LARGEST, "maximum": LARGEST}]}
     ),
 ]
-KIND_TYPES: dict[str, Any] = {"numeric": Number, "categorical": Category, "datetime": Timestamp}
+Category = Annotated[str, Field(strict=True, max_length=1000)]
+BOOL_DTYPES = ("bool", "boolean")
+
+
+def date_format_of(feature: dict[str, Any]) -> str:
+    """The format the contract recorded for a date feature (ISO 8601 for contracts from before formats)."""
+    return feature.get("format") or ISO8601
+
+
+def describe_format(date_format: str) -> str:
+    if date_format == ISO8601:
+        return f"an ISO 8601 date or date-time, e.g. {ISO_EXAMPLE}"
+    return f"a date written as {date_format}, e.g. {pd.Timestamp('2024-05-31 14:00').strftime(date_format)}"
+
+
+def _date_type(date_format: str) -> Any:
+    """Text here; read into a date for the whole request at once by `Schemas.records`."""
+    expected = f"expected {describe_format(date_format)}"
+
+    def text_only(value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError(expected)
+        return value
+
+    if date_format == ISO8601:
+        variants = [
+            {"type": "string", "format": kind, "pattern": YEAR_PATTERN} for kind in ("date", "date-time")
+        ]
+        schema: dict[str, Any] = {"anyOf": variants}
+    else:
+        schema = {"type": "string", "description": expected}
+    return Annotated[str, BeforeValidator(text_only), Field(max_length=100), WithJsonSchema(schema)]
+
+
+def _field_type(feature: dict[str, Any]) -> Any:
+    kind = feature["kind"]
+    if kind == "datetime":
+        return _date_type(date_format_of(feature))
+    if kind == "numeric" and feature.get("dtype") in BOOL_DTYPES:
+        return Flag
+    return Number if kind == "numeric" else Category
 
 
 @dataclass(frozen=True)
@@ -77,11 +104,42 @@ class Schemas:
     predict_response: type[BaseModel]
     explain_response: type[BaseModel]
     field_names: tuple[tuple[str, str], ...]
+    date_formats: tuple[tuple[str, str], ...] = ()  # (feature name, format) of each date feature
 
     def records(self, request: BaseModel) -> list[dict[str, Any]]:
-        """The validated records as plain dicts keyed by feature name."""
+        """The validated records as plain dicts keyed by feature name, dates read into datetimes (naive,
+        UTC) with their column's format; a ValidationError naming each date that does not match it."""
         pairs = self.field_names
-        return [{feature: getattr(record, field) for field, feature in pairs} for record in request.records]
+        records = [
+            {feature: getattr(record, field) for field, feature in pairs} for record in request.records
+        ]
+        errors: list[InitErrorDetails] = []
+        for name, date_format in self.date_formats:
+            errors += _read_dates(records, name, date_format)
+        if errors:
+            raise ValidationError.from_exception_data("PredictRequest", errors)
+        return records
+
+
+def _read_dates(records: list[dict[str, Any]], name: str, date_format: str) -> list[InitErrorDetails]:
+    """Replace the text of one date feature by datetimes, in place, in one call of the shared parser."""
+    texts = pd.Series([record[name] for record in records], dtype=object)
+    parsed = to_datetime(texts, date_format)
+    errors = []
+    for index, (text, value) in enumerate(zip(texts, parsed, strict=True)):
+        if text is None:
+            continue
+        if pd.isna(value) or not FIRST_YEAR <= value.year <= LAST_YEAR:
+            reason = (
+                f"expected {describe_format(date_format)}"
+                if pd.isna(value)
+                else f"dates must lie between the years {FIRST_YEAR} and {LAST_YEAR}"
+            )
+            error = PydanticCustomError("date_format", "{reason}", {"reason": reason})
+            errors.append(InitErrorDetails(type=error, loc=("records", index, name), input=text))
+            continue
+        records[index][name] = value.to_pydatetime()
+    return errors
 
 
 def build_schemas(
@@ -91,7 +149,7 @@ def build_schemas(
     # that is not a Python identifier or that clashes with a pydantic attribute such as `copy` or `json`.
     fields: dict[str, Any] = {}
     for index, feature in enumerate(features):
-        annotation = KIND_TYPES[feature["kind"]]
+        annotation = _field_type(feature)
         info = {"alias": feature["name"], "description": _describe(feature)}
         if feature.get("nullable"):
             fields[f"f{index}"] = (annotation | None, Field(None, **info))
@@ -134,6 +192,11 @@ def build_schemas(
             "ExplainResponse", explanations=(list[explanation], ...), model_version=(str, ...)
         ),
         field_names=tuple((f"f{index}", feature["name"]) for index, feature in enumerate(features)),
+        date_formats=tuple(
+            (feature["name"], date_format_of(feature))
+            for feature in features
+            if feature["kind"] == "datetime"
+        ),
     )
 
 
@@ -150,7 +213,10 @@ def example_record(features: list[dict[str, Any]]) -> dict[str, Any]:
         elif kind == "categorical":
             record[feature["name"]] = (feature.get("categories") or ["a category"])[0]
         else:
-            record[feature["name"]] = str(low or "2024-01-01")[:10]
+            first, date_format = pd.Timestamp(str(low or "2024-01-01")), date_format_of(feature)
+            record[feature["name"]] = (
+                first.strftime("%Y-%m-%d") if date_format == ISO8601 else first.strftime(date_format)
+            )
     return record
 
 
@@ -166,6 +232,10 @@ def _label_type(problem_type: str, classes: list[Any]) -> Any:
 
 def _describe(feature: dict[str, Any]) -> str:
     parts = [feature.get("description") or f"{feature['kind']} feature"]
+    if feature["kind"] == "datetime":
+        parts.append(describe_format(date_format_of(feature)))
+    if feature["kind"] == "numeric" and feature.get("dtype") in BOOL_DTYPES:
+        parts.append("boolean in training: true or false (read as 1 and 0), or a number")
     if feature["kind"] == "categorical" and feature.get("categories"):
         shown = ", ".join(map(str, feature["categories"][:20]))
         parts.append(f"seen in training: {shown}{' …' if len(feature['categories']) > 20 else ''}")

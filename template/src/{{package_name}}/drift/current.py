@@ -218,7 +218,7 @@ def read_file(
         raise UserError(f"{path}: unknown file type {path.suffix or '(none)'!r}; use .csv, .parquet or .pq")
     if not path.is_file():
         raise UserError(f"--current file {path} does not exist")
-    frame = load_table(path)
+    frame = load_table(path, config.data.missing_values)
     features = [column.name for column in columns if column.kind != PREDICTION]
     missing = [name for name in features if name not in frame.columns]
     if missing:
@@ -230,7 +230,7 @@ def read_file(
             raise UserError(
                 f"--since/--last on a file needs its time column (data.time_column), which {path.name} lacks"
             )
-        times = to_datetime(frame[time_column])
+        times = to_datetime(frame[time_column], config.data.date_formats.get(time_column))
         frame = frame.loc[times >= since.replace(tzinfo=None)]
         if len(frame):
             start, end = since.isoformat(), times.loc[frame.index].max().isoformat()
