@@ -32,7 +32,22 @@ LEAKAGE_SAMPLE_ROWS = 20_000
 LEAKAGE_FOLDS = 3
 PII_SAMPLE_VALUES = 500
 MIN_ROWS_FOR_RATIOS = 20  # distinct-value ratios of fewer values say nothing
-IMBALANCE_SHARE = 0.10  # a minority class below this share of rows is flagged
+# A target is imbalanced when its rarest class has less than this fraction of an even share (1 / classes:
+# below 10 % of rows for two classes, below 2 % for ten), or the most common class this many times its rows.
+IMBALANCE_EVEN_FRACTION = 0.2
+IMBALANCE_RATIO = 10
+TINY_ROWS = 100  # fewer labelled rows: scores swing from fold to fold and flexible models memorise
+MIN_ROWS_PER_FOLD = 5  # of the rarest class (classification) in each validation fold
+PERSON_NAME_SHARE = 0.7  # of sampled values, to take a bare `name` column for people's names
+QUASI_IDENTIFIERS = ("postcodes",)  # identify a person only together with other facts about them
+YEARS = (1700, 2200)  # integers in this range, in a date-like column, are calendar years
+# Whole numbers a time column may hold: digits, how they read as a date, granularity, and in words.
+WHOLE_NUMBER_DATES = (
+    (4, "%Y", "year", "years written as whole numbers (YYYY)"),
+    (6, "%Y%m", "month", "months written as whole numbers (YYYYMM)"),
+    (8, "%Y%m%d", "day", "dates written as whole numbers (YYYYMMDD)"),
+)
+MAX_PERIODS = 1200  # months in a coverage chart; a longer span is counted by year
 MOSTLY_MISSING_SHARE = 0.5
 SKEW_LIMIT = 1.0
 SEVERITIES = ("warning", "info")
@@ -61,11 +76,11 @@ _PII_NAMES = tuple(
             r"(?:^|_)(?:first|last|full|given|family|middle|maiden|sur|fore)_?name(?:_|$)|^name$"
             r"|^(?:customer|contact|client|person|user|patient|employee|holder|owner)_?name$",
         ),
+        ("postcodes", r"(?:^|_)(?:zip|zipcode|zip_code|post_?code|postal(?:_?code)?)(?:_|$)"),
         (
             "postal addresses",
             r"address|(?:^|_)street|(?:^|_)addr(?:_|$)|(?:^|_)house_?(?:number|no|nr)(?:_|$)",
         ),
-        ("postcodes", r"(?:^|_)(?:zip|zipcode|zip_code|post_?code|postal(?:_?code)?)(?:_|$)"),
         (
             "national ID numbers",
             r"(?:^|_)(?:ssn|social_security(?:_number)?|national_id|national_insurance(?:_number)?"
@@ -84,7 +99,27 @@ _PHONE = re.compile(r"^(?:\+|00)?[\d\s().\-/]{7,22}$")
 _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$")
 _IPV4 = re.compile(r"^(?:\d{1,3}\.){3}\d{1,3}$")
 _DATE_VALUE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
-_ID_NAME = re.compile(r"(?:^|_)(?:id|uuid|guid|key|nr|number|ref)$")
+_ID_NAME = re.compile(
+    r"(?:^|_)(?:id|uuid|guid|key|nr|no|number|ref|code|idno|uid)$|^(?:id|uuid|guid|idno|uid)_"
+)
+# A state, country or city is coarse geography, not an address (`addr_state` is a state).
+_COARSE_GEOGRAPHY = re.compile(
+    r"(?:^|_)(?:state|country|region|province|county|city|town|municipality|district|territory|nation"
+    r"|continent)s?(?:_|$)"
+)
+# Columns that show a table describes people (with a postcode, a person can then be singled out).
+_PERSON_ATTRIBUTES = re.compile(
+    r"(?:^|_)(?:age|sex|gender|birth\w*|dob|ethnicity|ethnic|race|marital(?:_status)?|religion)(?:_|$)"
+)
+_THINGS_WITH_AN_AGE = re.compile(r"(?:^|_)(?:house|home|building|property|car|vehicle|account|loan|asset)")
+_ORGANISATION_WORDS = frozenset(
+    ("inc", "inc.", "ltd", "ltd.", "llc", "corp", "corp.", "co", "co.", "company", "group", "bank", "gmbh")
+    + ("ag", "sa", "bv", "plc", "university")
+)
+_NAME_PARTICLES = frozenset(
+    ("van", "von", "de", "der", "den", "da", "di", "du", "la", "le", "del", "della", "dos", "das", "bin")
+    + ("ibn", "al", "el", "st")
+)
 
 Issue = dict[str, Any]
 
@@ -95,7 +130,7 @@ Issue = dict[str, Any]
 
 def load(config: Config) -> pd.DataFrame:
     """The configured data file, with the target/ID/time columns checked to exist."""
-    frame = load_table(config.data_path)
+    frame = load_table(config.data_path, config.data.missing_values)
     check_configured_columns(frame, config)
     return frame
 
@@ -119,6 +154,7 @@ def detect(frame: pd.DataFrame, config: Config) -> dict[str, Any]:
         "personal_data": _personal_data(frame, profiles),
         "target_distribution": _target_distribution(frame, config),
         "time_coverage": _time_coverage(frame, profiles, config),
+        "missing_markers": _missing_markers(frame),
         "kept_columns": list(config.data.keep_columns),
     }
     constant = {item["column"] for item in findings["constant_columns"]}
@@ -128,6 +164,52 @@ def detect(frame: pd.DataFrame, config: Config) -> dict[str, Any]:
     findings["leakage"] = _leakage_scan(frame, candidates, config)
     findings["issues"] = _issues(findings, config)
     return _json_ready(findings)
+
+
+def with_contract(
+    findings: dict[str, Any], contract: dict[str, Any], config: Config, frame: pd.DataFrame | None = None
+) -> dict[str, Any]:
+    """The findings with what only the data contract knows: the format each date column is read with (in
+    training, scoring and the API). With `frame`, the time coverage is measured again with those formats;
+    the plain-language findings are written again, so that they name them."""
+    formats = {
+        column["name"]: column["format"]
+        for column in contract.get("columns", [])
+        if isinstance(column, dict) and isinstance(column.get("format"), str) and column["format"]
+    }
+    if not formats:
+        return findings
+    coverage = []
+    for item in findings["time_coverage"]:
+        name, date_format = item["column"], formats.get(item["column"])
+        if date_format and frame is not None and name in frame:
+            item = _json_ready(_coverage(frame[name], name, item["configured"], date_format))
+        coverage.append({**item, "format": date_format or item.get("format")})
+    updated = {**findings, "time_coverage": coverage}
+    updated["issues"] = _issues(updated, config)
+    return _json_ready(updated)
+
+
+def _missing_markers(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """What the loader read as missing, per column: {column: {marker: cells}} (e.g. 'NA', '-', 'n/a'), from
+    `frame.attrs["missing_markers"]`; empty when the loader recorded nothing."""
+    recorded = frame.attrs.get("missing_markers")
+    if not isinstance(recorded, dict):
+        return {}
+    markers: dict[str, dict[str, int]] = {}
+    for column, counts in recorded.items():
+        if not isinstance(counts, dict):
+            continue
+        cells = {
+            str(marker): int(count) for marker, count in counts.items() if _is_count(count) and count > 0
+        }
+        if cells:
+            markers[str(column)] = dict(sorted(cells.items(), key=lambda item: -item[1]))
+    return markers
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 def _column_profiles(frame: pd.DataFrame, config: Config) -> list[dict[str, Any]]:
@@ -230,52 +312,130 @@ def _id_like_reason(profile: dict[str, Any], values: pd.Series, threshold: float
     ratio = profile["distinct_ratio"]
     if _ID_NAME.search(_snake_case(profile["name"])) and ratio >= 0.5:
         return f"named like an identifier, {ratio:.0%} distinct values"
-    if ratio >= threshold and _is_code_like(values):
-        return f"{ratio:.0%} distinct values"
+    if ratio < threshold:
+        return ""
+    if profile["kind"] == "categorical" and not pd.api.types.is_numeric_dtype(values):
+        return f"{ratio:.0%} distinct values: each value names a single row"  # car names in mtcars
+    shape = _code_shape(values)
+    return f"{ratio:.0%} distinct values, {shape}" if shape else ""
+
+
+def _code_shape(values: pd.Series) -> str:
+    """How distinct values look like codes rather than measurements: whole numbers that run consecutively
+    (a row number) or mostly in one regular step (district codes 1101, 1102, … 1201), or short text without
+    spaces. Distinct prices, counts and amounts are spread unevenly, and distinct years are a time, so
+    neither is flagged. Empty when the values do not look like codes."""
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        return ""
+    if not pd.api.types.is_numeric_dtype(values):
+        text = values.astype(str)
+        return "short text without spaces" if text.str.contains(r"\s", regex=True).mean() <= 0.5 else ""
+    numbers = values.astype("float64")
+    if not np.all(np.mod(numbers, 1) == 0) or _is_years(numbers):
+        return ""
+    unique = np.unique(numbers)
+    if unique[-1] - unique[0] + 1 <= 2 * len(unique):
+        return "whole numbers that run consecutively"
+    steps, counts = np.unique(np.diff(unique), return_counts=True)
+    if counts.max() >= 0.5 * (len(unique) - 1):
+        return f"whole numbers mostly {steps[counts.argmax()]:,.0f} apart, like codes"
     return ""
 
 
-def _is_code_like(values: pd.Series) -> bool:
-    """Integers that run (almost) consecutively, or short text without spaces: the shape of an ID, as
-    opposed to a measurement (prices are distinct too) or free text."""
-    if pd.api.types.is_bool_dtype(values):
-        return False
-    if pd.api.types.is_numeric_dtype(values):
-        numbers = values.astype("float64")
-        if not np.all(np.mod(numbers, 1) == 0):
-            return False
-        return float(numbers.max() - numbers.min() + 1) <= 2 * values.nunique()
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return False
-    text = values.astype(str)
-    return text.str.contains(r"\s", regex=True).mean() <= 0.5
+def _is_years(numbers: pd.Series) -> bool:
+    """Whole numbers that are all plausible calendar years (1935, 1988): a time, not a code or a count."""
+    return len(numbers) > 0 and bool(numbers.between(*YEARS).all())
 
 
 def _personal_data(frame: pd.DataFrame, profiles: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Columns that look like personal data, by their name or by their values (on a sample)."""
+    """Columns that look like personal data, by their name or by their values (on a sample), each with
+    whether the audit leaves it out (`excluded`; see `_settle_quasi_identifiers`)."""
     found = []
     for profile in profiles:
         if profile["role"] == "target":
             continue
+        name = profile["name"]
         # A flag such as `email_opt_in` (yes/no) is named like personal data but holds none.
-        name_kind = _pii_by_name(profile["name"]) if profile["distinct"] > 2 else None
-        value_kind, share = _pii_by_values(frame[profile["name"]], profile["kind"])
+        name_kind = _pii_by_name(name) if profile["distinct"] > 2 else None
+        value_kind, share = _pii_by_values(frame[name], profile["kind"])
+        if name_kind == "person names" and _snake_case(name) == "name" and not value_kind:
+            # A bare `name` can name anything (car models, products, places): the values must confirm it.
+            share = _person_name_share(frame[name])
+            name_kind = value_kind = "person names" if share >= PERSON_NAME_SHARE else None
         if name_kind or value_kind:
             found.append(
                 {
-                    "column": profile["name"],
+                    "column": name,
                     "kind": name_kind or value_kind,
                     "by_name": bool(name_kind),
                     "by_values": bool(value_kind),
                     "value_share": share if value_kind else None,
                 }
             )
+    return _settle_quasi_identifiers(found, profiles)
+
+
+def _settle_quasi_identifiers(
+    found: list[dict[str, Any]], profiles: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Direct personal data is always left out. A postcode is a quasi-identifier: alone it names an area of
+    many households, but combined with facts about a person (age, sex, date of birth, or other personal
+    data) it can single one out. So it is left out only when the table also describes people."""
+    direct = [item["column"] for item in found if item["kind"] not in QUASI_IDENTIFIERS]
+    attributes = [p["name"] for p in profiles if _describes_a_person(p["name"])]
+    for item in found:
+        quasi = item["kind"] in QUASI_IDENTIFIERS
+        people = [name for name in [*direct, *attributes] if name != item["column"]]
+        item["quasi_identifier"] = quasi
+        item["excluded"] = not quasi or bool(people)
+        if quasi:
+            item["people_columns"] = people
     return found
+
+
+def _describes_a_person(name: str) -> bool:
+    """A column about a person (age, sex, gender, birth, ethnicity, marital status), not a thing's age."""
+    snake = _snake_case(name)
+    return bool(_PERSON_ATTRIBUTES.search(snake)) and not _THINGS_WITH_AN_AGE.search(snake)
 
 
 def _pii_by_name(name: str) -> str | None:
     snake = _snake_case(name)
-    return next((kind for kind, pattern in _PII_NAMES if pattern.search(snake)), None)
+    kind = next((kind for kind, pattern in _PII_NAMES if pattern.search(snake)), None)
+    if kind == "postal addresses" and _COARSE_GEOGRAPHY.search(snake):
+        return None  # `addr_state`, `address_country`: where someone lives, as coarsely as a state
+    return kind
+
+
+def _person_name_share(series: pd.Series) -> float:
+    """The share of sampled values written like people's names."""
+    values = series.dropna().astype(str).str.strip()
+    if values.empty:
+        return 0.0
+    return float(
+        values.sample(min(len(values), PII_SAMPLE_VALUES), random_state=0).map(_is_person_name).mean()
+    )
+
+
+def _is_person_name(value: str) -> bool:
+    """'Ada Lovelace', 'Lovelace, Ada', 'J. R. Tolkien', 'Vincent van Gogh', 'José Müller': two to five
+    capitalised words of letters (name particles aside), no digits, no company words. Car models as data
+    sets write them ('chevrolet chevelle malibu', 'ford pinto 2000') are not."""
+    words = value.replace(",", " ").split()
+    if not 2 <= len(words) <= 5:
+        return False
+    capitalised = 0
+    for word in words:
+        lower = word.lower()
+        if lower in _ORGANISATION_WORDS:
+            return False
+        if lower in _NAME_PARTICLES:
+            continue
+        letters = word.rstrip(".").replace("-", "").replace("'", "").replace("’", "")
+        if not (letters.isalpha() and word[0].isupper()):
+            return False
+        capitalised += 1
+    return capitalised >= 2
 
 
 def _pii_by_values(series: pd.Series, kind: str) -> tuple[str | None, float]:
@@ -326,7 +486,8 @@ def _target_distribution(frame: pd.DataFrame, config: Config) -> dict[str, Any]:
 
 
 def _class_balance(target: pd.Series) -> dict[str, Any]:
-    """Rows per class (labels as text, most common first), and whether the rarest class is too rare."""
+    """Rows per class (labels as text, most common first), and whether the classes are imbalanced: judged
+    against an even split, so that ten balanced classes of 10 % each are not called imbalanced."""
     counts = target.dropna().astype(str).value_counts()
     result: dict[str, Any] = {
         "type": "classes",
@@ -334,15 +495,19 @@ def _class_balance(target: pd.Series) -> dict[str, Any]:
         "counts": counts.to_dict(),
     }
     if len(counts):
-        total = counts.sum()
+        total, classes = int(counts.sum()), len(counts)
+        minority_share = counts.iloc[-1] / total
+        ratio = counts.iloc[0] / counts.iloc[-1]
         result.update(
-            classes=len(counts),
+            classes=classes,
             shares=(counts / total).to_dict(),
             majority=counts.index[0],
             minority=counts.index[-1],
-            minority_share=counts.iloc[-1] / total,
-            imbalance_ratio=counts.iloc[0] / counts.iloc[-1],
-            imbalanced=bool(counts.iloc[-1] / total < IMBALANCE_SHARE),
+            minority_share=minority_share,
+            even_share=1 / classes,
+            imbalance_ratio=ratio,
+            imbalanced=classes > 1
+            and bool(minority_share * classes < IMBALANCE_EVEN_FRACTION or ratio >= IMBALANCE_RATIO),
         )
     return result
 
@@ -384,10 +549,13 @@ def _time_coverage(
     return [_coverage(frame[name], name, configured=name == config.data.time_column) for name in names]
 
 
-def _coverage(series: pd.Series, name: str, configured: bool) -> dict[str, Any]:
-    """The period one date column spans, its rows per month (empty months included) and its largest gap;
-    values that are not dates are counted, not fatal."""
-    parsed = _dates(series)
+def _coverage(
+    series: pd.Series, name: str, configured: bool, date_format: str | None = None
+) -> dict[str, Any]:
+    """The period one date column spans, its rows per period at the column's own granularity (years for
+    a year column, months for monthly data; daily or finer data by month), the periods inside the range
+    without rows, and its largest gap; values that are not dates are counted, not fatal."""
+    parsed, granularity, read_as = _calendar(series, date_format)
     present = int(series.notna().sum())
     unparseable = present - int(parsed.notna().sum())
     result: dict[str, Any] = {
@@ -395,21 +563,84 @@ def _coverage(series: pd.Series, name: str, configured: bool) -> dict[str, Any]:
         "configured": configured,
         "unparseable": unparseable,
         "unparseable_share": unparseable / present if present else 0.0,
+        "read_as": read_as,
+        "format": date_format,  # the data contract's, when known (`with_contract`)
     }
     dates = parsed.dropna()
     if dates.empty:
         return result
-    months = dates.dt.to_period("M").value_counts().sort_index()
-    months = months.reindex(pd.period_range(months.index.min(), months.index.max(), freq="M"), fill_value=0)
     result.update(
         min=dates.min().isoformat(),
         max=dates.max().isoformat(),
         span_days=(dates.max() - dates.min()).total_seconds() / 86_400,
-        rows_per_month={str(period): int(count) for period, count in months.items()},
-        empty_months=[str(period) for period, count in months.items() if count == 0],
+        granularity=granularity,
     )
+    result.update(_rows_per_period(dates, granularity))
     result.update(_largest_gap(dates))
     return result
+
+
+def _calendar(series: pd.Series, date_format: str | None = None) -> tuple[pd.Series, str, str | None]:
+    """The column as timestamps (NaT where a value is not a date), its granularity (year, month or day:
+    day covers anything finer) and, for whole numbers, how they were read: years (1935), year and month
+    (193501) or year, month and day (19350115). Other whole numbers (a period counter) are not dates."""
+    if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+        dates = _dates(series, date_format)
+        return dates, _granularity(dates.dropna()), None
+    numbers = series.astype("float64")
+    present = numbers.dropna()
+    if len(present) and np.all(np.mod(present, 1) == 0):
+        text = present.astype("int64").astype(str)
+        for digits, number_format, granularity, read_as in WHOLE_NUMBER_DATES:
+            if text.str.len().eq(digits).all():
+                dates = pd.to_datetime(text, format=number_format, errors="coerce")
+                if dates.notna().all() and dates.dt.year.between(*YEARS).all():
+                    return dates.reindex(series.index), granularity, read_as
+    return pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]"), "day", None
+
+
+def _granularity(dates: pd.Series) -> str:
+    """year when every date is a 1 January at midnight, month when every date is the first of a month,
+    else day (daily data, or finer)."""
+    if dates.empty or (dates != dates.dt.normalize()).any() or (dates.dt.day != 1).any():
+        return "day"
+    return "month" if (dates.dt.month != 1).any() else "year"
+
+
+def _rows_per_period(dates: pd.Series, granularity: str) -> dict[str, Any]:
+    """Rows per period from the first to the last, empty periods included. Years and months step by the
+    data's own interval (1952, 1957, … is every 5 years; quarterly data every 3 months), so that a regular
+    series has no empty periods; daily or finer data is counted by month."""
+    yearly = granularity == "year"
+    ordinals = dates.dt.year if yearly else dates.dt.year * 12 + dates.dt.month - 1
+    unique = np.unique(ordinals)
+    if not yearly and unique[-1] - unique[0] > MAX_PERIODS:
+        return _rows_per_period(dates, "year")
+    step = int(np.gcd.reduce(np.diff(unique))) if granularity != "day" and len(unique) > 1 else 1
+    counts = ordinals.value_counts()
+    grid = range(int(unique[0]), int(unique[-1]) + 1, step)
+    rows = {_period_label(at, yearly): int(counts.get(at, 0)) for at in grid}
+    singular, plural = _period_nouns(yearly, step)
+    return {
+        "period": singular,
+        "periods": plural,
+        "rows_per_period": rows,
+        "empty_periods": [label for label, count in rows.items() if count == 0],
+    }
+
+
+def _period_label(ordinal: int, yearly: bool) -> str:
+    return str(ordinal) if yearly else f"{ordinal // 12:04d}-{ordinal % 12 + 1:02d}"
+
+
+def _period_nouns(yearly: bool, step: int) -> tuple[str, str]:
+    """What one period is called: year, month, quarter, or a 5-year period."""
+    named = {(True, 1): "year", (False, 1): "month", (False, 3): "quarter", (False, 12): "year"}
+    if (yearly, step) in named:
+        noun = named[(yearly, step)]
+        return noun, noun + "s"
+    unit = "years" if yearly else "months"
+    return f"period of {step} {unit}", f"periods of {step} {unit}"
 
 
 def _largest_gap(dates: pd.Series) -> dict[str, Any]:
@@ -426,10 +657,11 @@ def _largest_gap(dates: pd.Series) -> dict[str, Any]:
     }
 
 
-def _dates(series: pd.Series) -> pd.Series:
+def _dates(series: pd.Series, date_format: str | None = None) -> pd.Series:
     """The shared date parser's result without time zones (converted to UTC), so that the dates of one
-    column compare with each other and with plain timestamps; NaT where a value is not a date."""
-    parsed = to_datetime(series)
+    column compare with each other and with plain timestamps; NaT where a value is not a date. With the
+    data contract's `date_format`, read exactly as training reads the column."""
+    parsed = to_datetime(series, date_format) if date_format else to_datetime(series)
     return parsed.dt.tz_convert(None) if parsed.dt.tz is not None else parsed
 
 
@@ -547,13 +779,14 @@ def _issues(findings: dict[str, Any], config: Config) -> list[Issue]:
     issues = [
         *_leakage_issues(findings["leakage"], config.data.target),
         *_personal_data_issues(findings["personal_data"]),
-        *_duplicate_issues(findings["duplicates"]),
+        *_duplicate_issues(findings["duplicates"], config),
         *_target_issues(findings["target_distribution"], config),
         *_id_like_issues(findings["id_like_columns"], findings["personal_data"]),
         *_constant_issues(findings["constant_columns"]),
     ]
     for coverage in findings["time_coverage"]:
         issues += _time_issues(coverage, config)
+    issues += _missing_marker_issues(findings.get("missing_markers", {}))
     left_out = {issue["column"] for issue in issues if issue["check"] in EXCLUDING_CHECKS}
     issues += _feature_issues(findings["columns"], left_out, config)
     issues += _skipped_scan_issues(findings["leakage"])
@@ -595,6 +828,9 @@ def _personal_data_issues(personal_data: list[dict[str, Any]]) -> list[Issue]:
             )
             if hit
         )
+        if item.get("quasi_identifier"):
+            issues.append(_quasi_identifier_issue(item, found_by))
+            continue
         issues.append(
             _issue(
                 "warning",
@@ -608,45 +844,91 @@ def _personal_data_issues(personal_data: list[dict[str, Any]]) -> list[Issue]:
     return issues
 
 
-def _duplicate_issues(duplicates: dict[str, Any]) -> list[Issue]:
+def _quasi_identifier_issue(item: dict[str, Any], found_by: str) -> Issue:
+    """A postcode: kept as a feature unless the table also describes people (then it is left out, under
+    the `personal_data` check so that it is excluded). `data.keep_columns` overrides either way."""
+    name, kind = item["column"], item["kind"]
+    rule = (
+        f"'{name}' looks like {kind} (going by {found_by}): a quasi-identifier. Alone it names an area, "
+        "not a person; with facts about a person it can single one out, so the audit leaves it out only "
+        "when the table also describes people."
+    )
+    if item["excluded"]:
+        people = ", ".join(f"'{column}'" for column in item["people_columns"][:4])
+        return _issue(
+            "info",
+            "personal_data",
+            name,
+            f"quasi-identifier: {kind}, left out (the table describes people)",
+            f"{rule} It does ({people}), so '{name}' is left out. To use it anyway, add it to "
+            "data.keep_columns in configs/project.yaml.",
+        )
+    return _issue(
+        "info",
+        "quasi_identifier",
+        name,
+        f"quasi-identifier: {kind}, kept",
+        f"{rule} No column here describes a person, so '{name}' is kept as a feature. To leave it out, add "
+        "it to data.drop_columns in configs/project.yaml.",
+    )
+
+
+def _duplicate_issues(duplicates: dict[str, Any], config: Config) -> list[Issue]:
     issues = []
     if duplicates["rows"]:
+        copies = _count(duplicates["rows"], "row is an exact copy", "rows are exact copies")
         issues.append(
             _issue(
                 "warning",
                 "duplicates",
                 None,
-                f"{duplicates['rows']:,} duplicate rows",
-                f"{duplicates['rows']:,} rows ({duplicates['share']:.1%}) are exact copies of another row. "
-                "Ask the client whether these are real repeats or an export error; copies inflate "
-                "cross-validated scores.",
+                _count(duplicates["rows"], "duplicate row"),
+                f"{copies} of another row ({duplicates['share']:.1%} of rows). Ask the client whether these "
+                "are real repeats or an export error; copies inflate cross-validated scores.",
             )
         )
     ids = ", ".join(duplicates["id_columns"])
     if duplicates.get("repeated_ids"):
-        issues.append(
-            _issue(
-                "warning",
-                "duplicates",
-                ids,
-                f"{duplicates['repeated_ids']:,} repeated IDs",
-                f"{duplicates['repeated_ids']:,} values of the ID ({ids}) occur more than once "
-                f"({duplicates['rows_with_repeated_id']:,} rows). One row per ID is usually expected; if an "
-                "ID can repeat, rows of the same ID must stay in the same validation fold.",
-            )
-        )
+        issues.append(_repeated_id_issue(duplicates, ids, config))
     if duplicates.get("rows_ignoring_ids", 0) > duplicates["rows"]:
         issues.append(
             _issue(
                 "info",
                 "duplicates",
                 None,
-                f"{duplicates['rows_ignoring_ids']:,} rows repeat apart from their ID",
-                f"{duplicates['rows_ignoring_ids']:,} rows are identical to another row in everything but "
-                f"the ID ({ids}).",
+                f"{_count(duplicates['rows_ignoring_ids'], 'row repeats', 'rows repeat')} apart from the ID",
+                f"{_count(duplicates['rows_ignoring_ids'], 'row is', 'rows are')} identical to another row "
+                f"in everything but the ID ({ids}).",
             )
         )
     return issues
+
+
+def _repeated_id_issue(duplicates: dict[str, Any], ids: str, config: Config) -> Issue:
+    """Several rows per ID (a customer's visits, a firm's years) are fine when expected: training keeps
+    each ID's rows together, so that the model is never scored on an ID it has seen. With a time column,
+    validation is split by time instead."""
+    values = _count(duplicates["repeated_ids"], "value", "values")
+    verb = "occurs" if duplicates["repeated_ids"] == 1 else "occur"
+    if config.data.time_column:
+        handling = (
+            f"validation splits by time ('{config.data.time_column}'), so an ID's earlier rows can train the "
+            "model and its later rows test it."
+        )
+    else:
+        handling = (
+            "training keeps each ID's rows in one cross-validation fold, so the model is always tested on "
+            "IDs it has not seen."
+        )
+    return _issue(
+        "info",
+        "duplicates",
+        ids,
+        _count(duplicates["repeated_ids"], "repeated ID"),
+        f"{values} of the ID ({ids}) {verb} more than once "
+        f"({_count(duplicates['rows_with_repeated_id'], 'row')}). If several rows per ID are expected, "
+        f"{handling} If one row per ID was expected, ask the client about the repeats.",
+    )
 
 
 def _target_issues(distribution: dict[str, Any], config: Config) -> list[Issue]:
@@ -658,27 +940,88 @@ def _target_issues(distribution: dict[str, Any], config: Config) -> list[Issue]:
                 "warning",
                 "target",
                 target,
-                f"{distribution['missing']:,} rows without a target",
-                f"{distribution['missing']:,} rows have no value in '{target}'; they cannot be used for "
-                "training and are dropped. Ask the client why the outcome is unknown for them.",
+                f"{_count(distribution['missing'], 'row')} without a target",
+                f"{_count(distribution['missing'], 'row has', 'rows have')} no value in '{target}'. Rows "
+                "without a target cannot be used for training and are dropped; ask the client why the "
+                "outcome is unknown for them.",
             )
         )
+    issues += _size_issues(distribution, config)
     if distribution["type"] == "numeric":
         return issues + _numeric_target_issues(distribution, target)
     return issues + _class_issues(distribution, config)
 
 
+def _size_issues(distribution: dict[str, Any], config: Config) -> list[Issue]:
+    """Too few rows to judge a model by: overall (tiny tables), or of the rarest class in each validation
+    fold. Classes too rare to validate at all have their own finding (`_rare_class_issues`)."""
+    folds = config.model.cv_folds
+    classes = distribution["type"] == "classes"
+    labelled = sum(distribution["counts"].values()) if classes else distribution["count"]
+    rarest = distribution["counts"].get(distribution.get("minority"), 0) if classes else 0
+    if 0 < labelled < TINY_ROWS:
+        return [_tiny_data_issue(labelled, distribution if classes else None, config)]
+    if classes and 2 * folds <= rarest < MIN_ROWS_PER_FOLD * folds:
+        label = distribution["minority"]
+        fewer_folds = "Fewer folds (model.cv_folds: 3) give each fold more of them. " if folds > 3 else ""
+        return [
+            _issue(
+                "info",
+                "target",
+                config.data.target,
+                f"few '{label}' rows per validation fold",
+                f"'{label}' has {_count(rarest, 'row')}: about {rarest / folds:.0f} in each of the "
+                f"{folds} validation folds (model.cv_folds), so the scores on it will vary from fold to "
+                f"fold. {fewer_folds}More examples of '{label}' from the client would help most.",
+            )
+        ]
+    return []
+
+
+def _tiny_data_issue(labelled: int, distribution: dict[str, Any] | None, config: Config) -> Issue:
+    folds = config.model.cv_folds
+    per_fold = f"each validation fold holds about {_count(round(labelled / folds), 'row')}"
+    if distribution and distribution.get("classes", 0) > 1:
+        rarest = distribution["counts"][distribution["minority"]]
+        per_fold += (
+            f" (of which about {rarest / folds:.1f} of the rarest class, '{distribution['minority']}')"
+        )
+    return _issue(
+        "warning",
+        "size",
+        None,
+        f"tiny data: {_count(labelled, 'row')} with a target",
+        f"Only {_count(labelled, 'row has', 'rows have')} a target. With model.cv_folds = {folds}, "
+        f"{per_fold}: cross-validated scores will swing from fold to fold, and a flexible model can "
+        f"memorise so few rows and still look good. {_small_data_advice(config)}",
+    )
+
+
+def _small_data_advice(config: Config) -> str:
+    """What to try with little data, leaving out what the config already does."""
+    steps = []
+    if config.model.family != "linear":
+        steps.append("a simpler model (model.family: linear)")
+    if config.model.cv_folds > 3:
+        steps.append("fewer folds (model.cv_folds: 3)")
+    steps.append("more data from the client")
+    return "Try " + ", ".join(steps[:-1]) + (" and " if len(steps) > 1 else "") + steps[-1] + "."
+
+
 def _numeric_target_issues(distribution: dict[str, Any], target: str) -> list[Issue]:
     issues = []
     if distribution["not_numeric"]:
+        values = _count(
+            distribution["not_numeric"], "value that is not a number", "values that are not numbers"
+        )
         issues.append(
             _issue(
                 "warning",
                 "target",
                 target,
                 "target is not numeric",
-                f"{distribution['not_numeric']:,} values of '{target}' are not numbers, but the problem "
-                "type is regression. Fix the values, or choose binary or multiclass for labels.",
+                f"'{target}' holds {values}, but the problem type "
+                "is regression. Fix the values, or choose binary or multiclass for labels.",
             )
         )
     if distribution.get("skewed"):
@@ -706,9 +1049,9 @@ def _class_issues(distribution: dict[str, Any], config: Config) -> list[Issue]:
                 "warning",
                 "target",
                 target,
-                f"{classes} classes for a binary problem",
-                f"'{target}' has {classes} distinct values, but the problem type is binary (two classes). "
-                "Set problem_type in configs/project.yaml, or fix the labels.",
+                f"{_count(classes, 'class', 'classes')} for a binary problem",
+                f"'{target}' has {_count(classes, 'distinct value')}, but the problem type is binary (two "
+                "classes). Set problem_type in configs/project.yaml, or fix the labels.",
             )
         )
     if config.problem_type == "multiclass" and classes < 3:
@@ -717,24 +1060,35 @@ def _class_issues(distribution: dict[str, Any], config: Config) -> list[Issue]:
                 "info",
                 "target",
                 target,
-                f"only {classes} classes",
-                f"'{target}' has only {classes} classes; problem_type binary would describe it better.",
+                f"only {_count(classes, 'class', 'classes')}",
+                f"'{target}' has only {_count(classes, 'class', 'classes')}; "
+                + (
+                    "problem_type binary would describe it better."
+                    if classes == 2
+                    else "a model needs at least two classes to learn from."
+                ),
             )
         )
     if distribution.get("imbalanced"):
-        issues.append(
-            _issue(
-                "warning",
-                "target",
-                target,
-                "imbalanced target",
-                f"Only {distribution['minority_share']:.1%} of rows are '{distribution['minority']}' "
-                f"(the majority class '{distribution['majority']}' is "
-                f"{distribution['imbalance_ratio']:.0f} times as common). "
-                "Accuracy would mislead; the model is judged on metrics that weigh every class.",
-            )
-        )
+        issues.append(_imbalance_issue(distribution, target))
     return issues + _rare_class_issues(distribution, config)
+
+
+def _imbalance_issue(distribution: dict[str, Any], target: str) -> Issue:
+    """The rarest class against an even split, and the most common class against the rarest."""
+    classes = distribution["classes"]
+    ratio = distribution["imbalance_ratio"]
+    times = f"{ratio:,.0f}" if ratio >= 10 else f"{ratio:.1f}"
+    return _issue(
+        "warning",
+        "target",
+        target,
+        "imbalanced target",
+        f"The rarest class of '{target}', '{distribution['minority']}', is "
+        f"{distribution['minority_share']:.1%} of rows, against {distribution['even_share']:.1%} each if "
+        f"the {classes} classes were even; the most common, '{distribution['majority']}', has {times} times "
+        "as many rows. Accuracy would mislead; the model is judged on metrics that weigh every class.",
+    )
 
 
 def _rare_class_issues(distribution: dict[str, Any], config: Config) -> list[Issue]:
@@ -742,20 +1096,23 @@ def _rare_class_issues(distribution: dict[str, Any], config: Config) -> list[Iss
     rare = [label for label, count in distribution["counts"].items() if count < enough]
     if not rare:
         return []
+    listed = ", ".join(f"'{label}' ({distribution['counts'][label]:,})" for label in rare[:5])
+    listed += " …" if len(rare) > 5 else ""
     return [
         _issue(
             "warning",
             "target",
             config.data.target,
-            f"{len(rare)} very rare classes",
-            f"Class(es) {', '.join(map(repr, rare[:5]))} have fewer than {enough} rows: too few to learn or "
-            "to validate. Merge them with a related class or collect more examples.",
+            _count(len(rare), "very rare class", "very rare classes"),
+            f"{_count(len(rare), 'class has', 'classes have')} fewer than {enough} rows (twice "
+            f"model.cv_folds = {config.model.cv_folds}): {listed}. Too few to learn from or to validate on; "
+            "merge them with a related class or collect more examples.",
         )
     ]
 
 
 def _id_like_issues(id_like: list[dict[str, Any]], personal_data: list[dict[str, Any]]) -> list[Issue]:
-    personal = {item["column"] for item in personal_data}
+    personal = {item["column"] for item in personal_data if item["excluded"]}
     return [
         _issue(
             "warning",
@@ -797,9 +1154,10 @@ def _time_issues(coverage: dict[str, Any], config: Config) -> list[Issue]:
                 "warning" if coverage["configured"] else "info",
                 "time",
                 name,
-                f"{coverage['unparseable']:,} values are not dates",
-                f"{coverage['unparseable']:,} values ({coverage['unparseable_share']:.1%}) of '{name}' are "
-                "not readable as dates; those rows cannot be placed in time.",
+                f"{_count(coverage['unparseable'], 'value is', 'values are')} not dates",
+                f"{_count(coverage['unparseable'], 'value', 'values')} ({coverage['unparseable_share']:.1%}) "
+                f"of '{name}' cannot be read as dates {_format_words(coverage.get('format'))}".rstrip()
+                + "; those rows cannot be placed in time.",
             )
         )
     if "min" not in coverage:
@@ -808,9 +1166,11 @@ def _time_issues(coverage: dict[str, Any], config: Config) -> list[Issue]:
 
 
 def _period_issues(coverage: dict[str, Any], config: Config) -> list[Issue]:
-    """The period a date column covers, a hint to configure it as the time column, and empty months."""
+    """The period a date column covers (and how it was read), a hint to configure it as the time column,
+    and periods without rows."""
     name = coverage["column"]
-    period = f"{coverage['min'][:10]} to {coverage['max'][:10]}"
+    period = _span_text(coverage)
+    how = _how_read(coverage)
     issues = []
     if coverage["configured"]:
         issues.append(
@@ -819,8 +1179,8 @@ def _period_issues(coverage: dict[str, Any], config: Config) -> list[Issue]:
                 "time",
                 name,
                 f"covers {period}",
-                f"The data covers {period} ({coverage['span_days']:,.0f} days) by '{name}'; validation "
-                "trains on the past and tests on later periods.",
+                f"The data covers {period} by '{name}'{how}; validation trains on the past and tests on "
+                "later periods.",
             )
         )
     elif not config.data.time_column:
@@ -829,25 +1189,56 @@ def _period_issues(coverage: dict[str, Any], config: Config) -> list[Issue]:
                 "info",
                 "time",
                 name,
-                f"holds dates ({period})",
-                f"'{name}' holds dates ({period}). If the model will score future rows, set "
+                f"holds dates: {period}",
+                f"'{name}' holds dates from {period}{how}. If the model will score future rows, set "
                 f"data.time_column: {name} in configs/project.yaml so that validation respects time order.",
             )
         )
-    months = coverage["empty_months"]
-    if months:
-        listed = ", ".join(months[:4]) + (" …" if len(months) > 4 else "")
+    empty = coverage["empty_periods"]
+    if empty:
+        listed = ", ".join(empty[:4]) + (" …" if len(empty) > 4 else "")
+        periods = _count(len(empty), coverage["period"], coverage["periods"])
         issues.append(
             _issue(
                 "info" if not coverage["configured"] else "warning",
                 "time",
                 name,
-                f"{len(months)} months without rows",
-                f"'{name}' has no rows in {len(months)} month(s) inside its range ({listed}). Ask the client "
-                "whether data is missing for that period.",
+                f"{periods} without rows",
+                f"'{name}' has no rows in {periods} inside its range ({listed}). Ask the client whether "
+                "data is missing for that period.",
             )
         )
     return issues
+
+
+def _span_text(coverage: dict[str, Any]) -> str:
+    """'1935 to 1954 (20 years)', '2000-01 to 2010-03 (123 months)', '2012-01-01 to 2015-12-31 (1,460
+    days)': the range at the column's granularity."""
+    labels = list(coverage["rows_per_period"])
+    if coverage["granularity"] == "day":
+        return f"{coverage['min'][:10]} to {coverage['max'][:10]} ({coverage['span_days']:,.0f} days)"
+    return f"{labels[0]} to {labels[-1]} ({_count(len(labels), coverage['period'], coverage['periods'])})"
+
+
+def _how_read(coverage: dict[str, Any]) -> str:
+    """How the column was read, for a sentence: ', read as dates in the format %d/%m/%Y (like 31/01/2024)',
+    ', read as years written as whole numbers (YYYY)', or nothing when that is not known."""
+    if coverage.get("format"):
+        return f", read as dates {_format_words(coverage['format'])}"
+    return f", read as {coverage['read_as']}" if coverage.get("read_as") else ""
+
+
+def _format_words(date_format: str | None) -> str:
+    """'in the format %d/%m/%Y (like 31/01/2024)', 'in ISO 8601 form (like 2024-01-31)', or nothing."""
+    if not date_format:
+        return ""
+    if date_format.upper().replace(" ", "") == "ISO8601":
+        return "in ISO 8601 form (like 2024-01-31)"
+    try:
+        example = f" (like {pd.Timestamp('2024-01-31 14:30').strftime(date_format)})"
+    except ValueError:
+        example = ""
+    return f"in the format {date_format}{example}"
 
 
 def _feature_issues(profiles: list[dict[str, Any]], left_out: set[str], config: Config) -> list[Issue]:
@@ -881,6 +1272,26 @@ def _feature_issues(profiles: list[dict[str, Any]], left_out: set[str], config: 
                     "gaps and marks them; ask the client whether 'missing' has a meaning here.",
                 )
             )
+    return issues
+
+
+def _missing_marker_issues(markers: dict[str, dict[str, int]]) -> list[Issue]:
+    """One note per column: which text the loader read as a missing value, and in how many cells, so that
+    a marker that is really a value (a product called 'NA') is seen."""
+    issues = []
+    for column, counts in markers.items():
+        parts = [f"'{marker}' in {_count(cells, 'cell')}" for marker, cells in counts.items()]
+        listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        issues.append(
+            _issue(
+                "info",
+                "missing",
+                column,
+                f"read as missing: {listed}",
+                f"The loader read {listed} of '{column}' as missing values. If such a value means "
+                "something here (not 'unknown'), ask the client and correct the export.",
+            )
+        )
     return issues
 
 
@@ -989,6 +1400,7 @@ def run_audit(config: Config) -> dict[str, Any]:
     previous = contract_mod.load_contract(config.schema_path)
     findings = detect(frame, config)
     contract = contract_mod.infer_contract(frame, config, exclusions(findings), previous=previous)
+    findings = with_contract(findings, contract, config, frame)
     outputs = _outputs(config)
     summary = _summary(frame, config, findings, contract, data_sha256, outputs)
     with step("drawing the report"):
@@ -1047,11 +1459,17 @@ def _say_verdict(summary: dict[str, Any]) -> None:
     for issue in summary["findings"]["issues"]:
         if issue["severity"] == "warning":
             say(f"  - {issue['column'] + ': ' if issue['column'] else ''}{issue['summary']}")
-    say(f"  {len(summary['features'])} feature columns, {len(summary['exclusions'])} left out by the audit")
+    features = _count(len(summary["features"]), "feature column")
+    say(f"  {features}, {len(summary['exclusions']):,} left out by the audit")
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Small helpers
+
+
+def _count(number: int, singular: str, plural: str | None = None) -> str:
+    """'1 class', '3 classes', '1,200 rows': a count with its noun in the right number."""
+    return f"{number:,} {singular if number == 1 else (plural or singular + 's')}"
 
 
 def _snake_case(name: str) -> str:
@@ -1083,7 +1501,7 @@ def _json_ready(value: Any) -> Any:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):
-        return None if not math.isfinite(value) else round(value, 6)
+        return None if not math.isfinite(value) else round(value, 6) + 0.0  # + 0.0: no -0.0
     if isinstance(value, pd.Timestamp | datetime):
         return value.isoformat()
     if value is pd.NaT or value is pd.NA:

@@ -22,6 +22,7 @@ from .config import Config
 WIDE = 8.6  # inches: single charts fill the report's width
 NUMERIC_PLOTS = 12  # small multiples per figure, so that each stays readable
 CATEGORICAL_PLOTS = 9
+MIN_GRID_WIDTH = 6.0  # inches: a figure of one or two panels still fits its title
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -118,7 +119,8 @@ def leakage_figure(findings: dict[str, Any], top: int = 15) -> Any:
             plots.WARNING if row["column"] in leakage["suspects"] else plots.ACCENT_LIGHT for row in rows
         ]
         bars = ax.barh([plots.short_label(row["column"], 32) for row in rows], scores, color=colors)
-        ax.bar_label(bars, labels=[f"{score:.2f}" for score in scores], padding=3, fontsize=8)
+        # + 0.0 after rounding: a score of -0.001 is labelled 0.00, not -0.00
+        ax.bar_label(bars, labels=[f"{round(score, 2) + 0.0:.2f}" for score in scores], padding=3, fontsize=8)
         chance = leakage["chance"] or 0.0
         lowest = min(min(scores), chance)
         left = lowest - (0.15 if lowest < chance else 0.05)  # room for the label of a bar below chance
@@ -152,24 +154,33 @@ def numeric_histograms_figure(
     names = _plot_columns(frame, findings, "numeric")[:limit]
     if not names:
         return None
-    ncols = min(4, len(names))
-    nrows = math.ceil(len(names) / ncols)
     with plots.style():
-        figure, axes = plots.new_figure(2.4 * ncols + 0.4, 2.0 * nrows + 0.5, nrows, ncols)
-        for ax, name in zip(axes.flat, names, strict=False):
+        figure, panels = _small_multiples(len(names), per_row=4, panel_width=2.4, panel_height=2.0)
+        for ax, name in zip(panels, names, strict=False):
             values = frame[name].dropna().astype("float64")
             ax.hist(values, bins=_histogram_bins(values), color=plots.ACCENT)
             ax.set_title(plots.short_label(name, 24), fontsize=9)
             ax.tick_params(labelsize=8)
             plots.thousands_axis(ax, "y")
-        for ax in list(axes.flat)[len(names) :]:
-            ax.set_visible(False)
-        for row in range(nrows):
-            axes[row, 0].set_ylabel("rows")
+            if ax.get_subplotspec().is_first_col():
+                ax.set_ylabel("rows")
         figure.suptitle(
             "Numeric features: distribution of values", x=0.01, ha="left", fontweight="bold", fontsize=10
         )
     return figure
+
+
+def _small_multiples(count: int, per_row: int, panel_width: float, panel_height: float) -> tuple[Any, list]:
+    """A grid of `count` panels (at most `per_row` per row), the unused cells of the last row hidden; one
+    panel is a 1×1 grid like any other."""
+    ncols = min(per_row, count)
+    nrows = math.ceil(count / ncols)
+    width = max(panel_width * ncols + 0.4, MIN_GRID_WIDTH)  # room for the figure's title
+    figure, axes = plots.new_grid(width, panel_height * nrows + 0.5, nrows, ncols)
+    cells = list(axes.flat)
+    for ax in cells[count:]:
+        ax.set_visible(False)
+    return figure, cells[:count]
 
 
 def _histogram_bins(values: pd.Series) -> Any:
@@ -186,14 +197,12 @@ def top_categories_figure(
     names = _plot_columns(frame, findings, "categorical")[:limit]
     if not names:
         return None
-    ncols = min(3, len(names))
-    nrows = math.ceil(len(names) / ncols)
     with plots.style():
-        figure, axes = plots.new_figure(3.1 * ncols + 0.4, (0.5 + 0.24 * top) * nrows + 0.5, nrows, ncols)
-        for ax, name in zip(axes.flat, names, strict=False):
+        figure, panels = _small_multiples(
+            len(names), per_row=3, panel_width=3.1, panel_height=0.5 + 0.24 * top
+        )
+        for ax, name in zip(panels, names, strict=False):
             _top_categories(ax, frame[name], name, top)
-        for ax in list(axes.flat)[len(names) :]:
-            ax.set_visible(False)
         figure.suptitle(
             f"Categorical features: the {top} most frequent values (share of rows)",
             x=0.01,
@@ -216,31 +225,28 @@ def _top_categories(ax: Any, series: pd.Series, name: str, top: int) -> None:
 
 
 def rows_over_time_figure(findings: dict[str, Any]) -> Any:
-    """Rows per month of the time column (or the first date column); None when the data has no dates."""
-    coverage = next((item for item in findings["time_coverage"] if item.get("rows_per_month")), None)
+    """Rows per period (year, month…) of the time column (or the first date column), empty periods shaded;
+    None when the data has no dates."""
+    coverage = next((item for item in findings["time_coverage"] if item.get("rows_per_period")), None)
     if coverage is None:
         return None
-    months = list(coverage["rows_per_month"].items())
+    periods = list(coverage["rows_per_period"].items())
     with plots.style():
         figure, ax = plots.new_figure(WIDE, 2.8)
-        counts = [count for _, count in months]
-        ax.bar(np.arange(len(months)), counts, color=plots.ACCENT, width=0.85)
+        counts = [count for _, count in periods]
+        ax.bar(np.arange(len(periods)), counts, color=plots.ACCENT, width=0.85)
         for at, count in enumerate(counts):
-            if not count:  # a month without rows: shade it so that the gap is seen
+            if not count:  # a period without rows: shade it so that the gap is seen
                 ax.axvspan(at - 0.5, at + 0.5, color=plots.WARNING, alpha=0.15, linewidth=0)
-        ticks = [(at, label) for at, (label, _) in enumerate(months) if _is_tick_month(label, len(months))]
+        every = math.ceil(len(periods) / 12)  # at most about 12 labels
+        ticks = [(at, label) for at, (label, _) in enumerate(periods) if at % every == 0]
         ax.set_xticks([at for at, _ in ticks], [label for _, label in ticks], rotation=45, ha="right")
         ax.grid(axis="x", visible=False)
         plots.thousands_axis(ax, "y")
-        plots.label(ax, f"Rows per month, by '{coverage['column']}'", "month", "rows")
+        plots.label(
+            ax, f"Rows per {coverage['period']}, by '{coverage['column']}'", coverage["period"], "rows"
+        )
     return figure
-
-
-def _is_tick_month(label: str, months: int) -> bool:
-    """Label every 1, 2, 3, 6, 12 or 24 months (at most about 12 labels), on calendar boundaries."""
-    step = next((step for step in (1, 2, 3, 6, 12, 24) if months / step <= 12), 60)
-    year, month = int(label[:4]), int(label[5:7])
-    return (12 * year + month - 1) % step == 0
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -257,12 +263,7 @@ def build_report(
         _overview_section(config, summary, contract),
         _target_section(frame, findings),
         _leakage_section(findings),
-        _figure_section(
-            "Missing values",
-            "missing_values",
-            missing_values_figure(findings),
-            "No column has missing values.",
-        ),
+        _missing_section(findings),
         _figure_section(
             "Numeric features",
             "numeric_features",
@@ -342,12 +343,15 @@ def _target_section(frame: pd.DataFrame, findings: dict[str, Any]) -> str:
     distribution = findings["target_distribution"]
     body = [_image(target_figure(frame, findings), "target distribution")]
     if distribution["type"] == "classes" and distribution.get("classes"):
-        body.append(
-            h.paragraph(
-                f"{distribution['classes']} classes; the rarest, '{distribution['minority']}', is "
-                f"{distribution['minority_share']:.1%} of rows."
-            )
+        classes = distribution["classes"]
+        text = (
+            f"{classes} classes; the rarest, '{distribution['minority']}', is "
+            f"{distribution['minority_share']:.1%} of rows (an even split would give each "
+            f"{distribution['even_share']:.1%})."
+            if classes > 1
+            else f"A single class, '{distribution['minority']}': there is nothing to tell apart."
         )
+        body.append(h.paragraph(text))
     elif distribution.get("count"):
         stats = {key: distribution[key] for key in ("min", "p25", "median", "p75", "max", "mean", "skew")}
         body.append(h.table([stats]))
@@ -382,16 +386,44 @@ def _time_section(findings: dict[str, Any]) -> str:
         {
             "column": item["column"],
             "time column": item["configured"],
-            "from": item.get("min", "")[:10],
-            "to": item.get("max", "")[:10],
-            "days": item.get("span_days"),
+            "read as": item.get("format") or item.get("read_as") or "",
+            "from": _period_bound(item, 0),
+            "to": _period_bound(item, -1),
+            "rows per": item.get("period", ""),
+            "periods without rows": len(item.get("empty_periods", [])),
             "largest gap (days)": item.get("largest_gap_days"),
-            "months without rows": len(item.get("empty_months", [])),
             "not dates": item["unparseable"],
         }
         for item in findings["time_coverage"]
     ]
-    return h.section("Over time", _image(figure, "rows per month") + "\n" + h.table(rows), anchor="time")
+    return h.section("Over time", _image(figure, "rows over time") + "\n" + h.table(rows), anchor="time")
+
+
+def _period_bound(coverage: dict[str, Any], end: int) -> str:
+    """The first (0) or last (-1) date at the column's granularity: 1935 for years, 2000-01 for months."""
+    periods = list(coverage.get("rows_per_period", {}))
+    if coverage.get("granularity") in ("year", "month") and periods:
+        return periods[end]
+    return coverage.get("max" if end else "min", "")[:10]
+
+
+def _missing_section(findings: dict[str, Any]) -> str:
+    """Missing values per column, and which text the loader read as missing (e.g. 'NA')."""
+    figure = missing_values_figure(findings)
+    body = [
+        _image(figure, "missing values")
+        if figure
+        else h.paragraph("No column has missing values.", note=True)
+    ]
+    markers = findings.get("missing_markers") or {}
+    rows = [
+        {"column": column, "read as missing": marker, "cells": cells}
+        for column, counts in markers.items()
+        for marker, cells in counts.items()
+    ]
+    if rows:
+        body += [h.paragraph("Text the loader read as a missing value:", note=True), h.table(rows)]
+    return h.section("Missing values", "\n".join(body), anchor="missing_values")
 
 
 def _figure_section(title: str, anchor: str, figure: Any, empty: str, note: str = "") -> str:

@@ -38,6 +38,8 @@ MISSING_MARKERS = frozenset(
 )  # fmt: skip
 _BOOLEANS = {"True": True, "TRUE": True, "true": True, "False": False, "FALSE": False, "false": False}
 ISO8601 = "ISO8601"
+YEAR_FORMAT = "%Y"  # a time column of whole numbers such as 1998: years
+YEAR_RANGE = (1000, 2999)
 DATE_SHARE = 0.95  # a column holds dates when at least this share of its values parse with one format
 _GUESS_SAMPLE = 40
 _NUMERIC_DATE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(\s|$)")
@@ -147,9 +149,8 @@ def check_configured_columns(frame: pd.DataFrame, config: Config, source: Path |
     """The target, ID, time, sensitive and date-format columns named in the config must exist in the data
     (`source`, the file read; the configured one by default).
 
-    It also applies the data settings that need the config to the frame, in place: data.missing_values
-    (for a frame read without them) and data.date_formats, kept in `frame.attrs["date_formats"]`, where
-    every date parse of the frame's columns finds them."""
+    It also keeps data.date_formats in `frame.attrs["date_formats"]`, where every date parse of the
+    frame's columns finds them."""
     columns = set(frame.columns)
     data = config.data
     file_name = (source or config.data_path).name
@@ -170,8 +171,6 @@ def check_configured_columns(frame: pd.DataFrame, config: Config, source: Path |
         if missing:
             verb = "is" if len(missing) == 1 else "are"
             raise UserError(f"{what} {', '.join(map(repr, missing))} {verb} not in {file_name}; {fix}")
-    if data.missing_values:
-        mark_missing(frame, data.missing_values)
     frame.attrs["date_formats"] = dict(data.date_formats)
 
 
@@ -288,6 +287,8 @@ def to_datetime(series: pd.Series, date_format: str | None = None) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series):
         return series.dt.tz_convert(None) if series.dt.tz is not None else series
     date_format = date_format or column_date_format(series) or ISO8601
+    if date_format == YEAR_FORMAT and _is_numeric(series):
+        series = series.astype("Int64").astype("string").astype(object).where(series.notna(), None)
     is_text = series.map(lambda value: isinstance(value, str))
     parsed = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
     if is_text.any():
@@ -305,16 +306,35 @@ def parse_time(series: pd.Series, name: str, configured: str | None = None) -> p
     """Parse a date/time column; fail clearly when most values are not dates."""
     if pd.api.types.is_datetime64_any_dtype(series):
         return to_datetime(series)
-    found = column_date_format(series, configured)
+    if _is_numeric(series):
+        # Numbers order rows only as years (1998, 1999...): seconds or row counters are not a calendar.
+        found = YEAR_FORMAT if _holds_years(series) else None
+    else:
+        found = column_date_format(series, configured)
     parsed = to_datetime(series, found) if found else None
     unparsed = len(series.dropna()) if parsed is None else int(parsed.isna().sum() - series.isna().sum())
     if unparsed > 0.05 * max(len(series), 1):
         example = next((value for value in series.dropna()), None)
+        if _is_numeric(series):
+            raise UserError(
+                f"time column {name!r} holds numbers that are not calendar years (e.g. {_shown(example)}); "
+                "a time column needs dates or years: fix data.time_column in configs/project.yaml"
+            )
         raise UserError(
             f"time column {name!r} has {unparsed} values that are not dates (e.g. {_shown(example)}); "
             "fix data.time_column in configs/project.yaml, or set data.date_formats for it"
         )
     return parsed
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _holds_years(series: pd.Series) -> bool:
+    """Whole numbers that are all plausible calendar years."""
+    values = series.dropna()
+    return bool(len(values)) and bool(((values % 1 == 0) & values.between(*YEAR_RANGE)).all())
 
 
 def _shown(value: Any) -> str:

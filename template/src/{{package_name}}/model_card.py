@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .evaluate import LOWER_IS_BETTER, METRICS
+from .evaluate import LOWER_IS_BETTER, METRICS, NO_SKILL_WORDS, fmt
 
 METRIC_LABELS = {
     "roc_auc": "ROC AUC",
@@ -29,7 +29,8 @@ METRIC_MEANINGS = {
     "macro_f1": "how often the right class is named, averaged so that each class counts the same.",
     "accuracy": "the share of cases where the predicted class is the right one.",
     "log_loss": "how sure the model was of the right answer; confident mistakes cost the most.",
-    "r2": "the share of the ups and downs of the target the model accounts for; 0 is the average's level.",
+    "r2": "the share of the ups and downs of the target the model accounts for: 1 is perfect, 0 is no better "
+    "than always predicting the average, and below 0 is worse than that.",
     "rmse": "the typical size of an error, in the target's own units, with big misses weighing more.",
     "mae": "the average size of an error, in the target's own units.",
 }
@@ -82,13 +83,30 @@ def plain_summary(metadata: dict[str, Any]) -> list[str]:
             f"{model['macro_f1']:.2f} against {base['macro_f1']:.2f} for the baseline.",
         ]
     reduction = 1 - model["mae"] / base["mae"] if base["mae"] else float("nan")
+    change = f"{reduction:.0%} smaller than" if reduction >= 0.005 else f"{-reduction:.0%} larger than"
+    if abs(reduction) < 0.005:
+        change = "about the same as"
+    baseline = _r2_words("the baseline (always the average of the training rows)", base["r2"], target)
     return [
-        f"The model explains {model['r2']:.0%} of the variation in {target}; the baseline (always the "
-        "average) "
-        f"explains {max(base['r2'], 0):.0%}.",
-        f"Its typical error (mean absolute error) is {model['mae']:,.2f}, {reduction:.0%} smaller than the "
-        f"baseline's {base['mae']:,.2f}.",
+        f"{_r2_words('The model', model['r2'], target)}; {baseline}.",
+        f"Its typical error (mean absolute error) is {model['mae']:,.2f}, {change} the baseline's "
+        f"{base['mae']:,.2f}.",
     ]
+
+
+def _r2_words(who: str, r2: float, target: str) -> str:
+    """R² in words, including what a negative value means (the average of the validation rows, which the
+    baseline cannot know, would have done better)."""
+    if r2 != r2:
+        return f"{who} could not be scored"
+    if r2 >= 0.005:
+        return f"{who} explains {r2:.0%} of the variation in {target}"
+    if r2 > -0.005:
+        return f"{who} explains none of the variation in {target} (R² {fmt(r2, 2)})"
+    return (
+        f"{who} scores R² {fmt(r2, 2)}: below zero, its predictions are further off than always predicting "
+        f"the average {target} of the rows it was scored on"
+    )
 
 
 def metrics_table(metadata: dict[str, Any]) -> str:
@@ -100,8 +118,8 @@ def metrics_table(metadata: dict[str, Any]) -> str:
         lift = (base["mean"] - model["mean"]) if lower_better else (model["mean"] - base["mean"])
         better = "lower is better" if lower_better else "higher is better"
         lines.append(
-            f"| {METRIC_LABELS[name]} ({better}) | {model['mean']:.3f} ± {model['std']:.3f} | "
-            f"{base['mean']:.3f} ± {base['std']:.3f} | {lift:+.3f} |"
+            f"| {METRIC_LABELS[name]} ({better}) | {fmt(model['mean'])} ± {fmt(model['std'])} | "
+            f"{fmt(base['mean'])} ± {fmt(base['std'])} | {fmt(lift, sign=True)} |"
         )
     return "\n".join(lines)
 
@@ -141,15 +159,14 @@ def render_model_card(metadata: dict[str, Any], contract: dict[str, Any]) -> str
         f"{data['rows_used']:,} used.",
         f"- Features: {len(features)} ({kinds['numeric']} numeric, {kinds['categorical']} categorical, "
         f"{kinds['datetime']} dates turned into calendar features).",
-        "- Not used as features:",
-        *[f"  - `{c['name']}`: {c.get('reason', c['role'])}" for c in excluded],
+        *_excluded_lines(excluded),
         "",
         "## Performance",
         "",
         f"Measured with {metadata['cv']['method']}: every score below comes from rows the model did not "
         "see in training, as mean ± standard deviation over folds. The dummy baseline is what you get "
         "without a "
-        "model (the class shares, or the average).",
+        "model (the class shares, or the average)." + _grouping_sentence(metadata),
         "",
         metrics_table(metadata),
         "",
@@ -161,9 +178,9 @@ def render_model_card(metadata: dict[str, Any], contract: dict[str, Any]) -> str
         "",
         *[f"- {METRIC_LABELS[name]}: {METRIC_MEANINGS[name]}" for name in METRICS[metadata["problem_type"]]],
         "",
-        f"Quality gate: {METRIC_LABELS[gate['metric']]} had to beat the baseline by at least "
-        f"{gate['min_lift']:.3f}; it did by {gate['lift']:.3f}.",
+        _gate_sentence(gate),
         "",
+        *_warning_lines(metadata),
         "## What drives the model",
         "",
         "![Feature importance](figures/feature_importance.png)",
@@ -183,7 +200,7 @@ def render_model_card(metadata: dict[str, Any], contract: dict[str, Any]) -> str
         "",
         "## Bias and fairness",
         "",
-        "- Columns that look like personal data were excluded by the audit (see the list above).",
+        _personal_data_line(excluded),
         *groups_section(metadata),
         "- Features can act as proxies for protected attributes (postcode for ethnicity, for example); "
         "review "
@@ -201,6 +218,58 @@ def render_model_card(metadata: dict[str, Any], contract: dict[str, Any]) -> str
         "",
     ]
     return "\n".join(lines)
+
+
+def _excluded_lines(excluded: list[dict[str, Any]]) -> list[str]:
+    if not excluded:
+        return ["- Every column but the target is used as a feature."]
+    return [
+        "- Not used as features:",
+        *[f"  - `{c['name']}`: {c.get('reason', c['role'])}" for c in excluded],
+    ]
+
+
+def _personal_data_line(excluded: list[dict[str, Any]]) -> str:
+    personal = [f"`{c['name']}`" for c in excluded if "personal data" in c.get("reason", "")]
+    if personal:
+        return (
+            f"- Columns that look like personal data were excluded by the audit: {', '.join(personal)} "
+            "(see the list under Data)."
+        )
+    return "- The audit found no column that looks like personal data (by its name or its values)."
+
+
+def _grouping_sentence(metadata: dict[str, Any]) -> str:
+    grouped_by = metadata["cv"].get("grouped_by") or []
+    if not grouped_by:
+        return ""
+    columns = ", ".join(f"`{name}`" for name in grouped_by)
+    return (
+        f" Rows share IDs ({columns}), so all rows of one ID were kept in the same fold: every score comes "
+        "from IDs the model never saw in training, as new IDs will be in use."
+    )
+
+
+def _gate_sentence(gate: dict[str, Any]) -> str:
+    label = METRIC_LABELS[gate["metric"]]
+    text = (
+        f"Quality gate: {label} had to beat the baseline by at least {fmt(gate['min_lift'])}; it did by "
+        f"{fmt(gate['lift'])}."
+    )
+    if gate.get("no_skill") is not None:
+        text += (
+            f" It also had to be above {gate['no_skill']:.3g} ({NO_SKILL_WORDS[gate['metric']]}); it is "
+            f"{fmt(gate['model'])}."
+        )
+    return text
+
+
+def _warning_lines(metadata: dict[str, Any]) -> list[str]:
+    warnings = metadata.get("warnings") or []
+    if not warnings:
+        return []
+    sentences = [w["message"][:1].upper() + w["message"][1:] + "." for w in warnings]
+    return ["Before relying on these scores:", "", *[f"- **{text}**" for text in sentences], ""]
 
 
 def _problem_words(metadata: dict[str, Any]) -> str:

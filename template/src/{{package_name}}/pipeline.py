@@ -1,7 +1,8 @@
 """The model: one scikit-learn Pipeline from raw records to predictions.
 
-    coerce (contract types) → ColumnTransformer (numeric: impute + scale; categorical: impute + one-hot,
-    unknown categories ignored; dates: calendar features) → estimator
+    coerce (contract types, dates in the contract's format) → ColumnTransformer (numeric: impute + scale;
+    categorical: impute + one-hot, an unseen category encoded as the training mix of categories; dates:
+    calendar features) → estimator
 
 Because the whole preparation lives in the Pipeline, the saved model takes the same raw columns as the
 data file and the API. Client-specific feature engineering goes in `features.py`, which this module calls.
@@ -9,6 +10,7 @@ data file and the API. Client-specific feature engineering goes in `features.py`
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -28,12 +30,15 @@ CALENDAR_PARTS = ("year", "month", "dayofweek")
 
 
 class ContractCoercer(TransformerMixin, BaseEstimator):
-    """Select the feature columns and give each the type the contract says, whatever the input's dtypes."""
+    """Select the feature columns and give each the type the contract says, whatever the input's dtypes.
+    Dates are read with the format the contract recorded for their column (`formats`: name → format), so
+    that "02/01/2012" means the same day in training, in a file to score and in a request."""
 
-    def __init__(self, numeric=(), categorical=(), datetime=()):
+    def __init__(self, numeric=(), categorical=(), datetime=(), formats=None):
         self.numeric = numeric
         self.categorical = categorical
         self.datetime = datetime
+        self.formats = formats
 
     def fit(self, X, y=None):
         return self
@@ -52,8 +57,9 @@ class ContractCoercer(TransformerMixin, BaseEstimator):
             out[name] = (
                 column.astype(object).where(column.notna(), np.nan).map(_as_category, na_action="ignore")
             )
+        formats = getattr(self, "formats", None) or {}  # models saved before formats were recorded
         for name in self.datetime:
-            out[name] = to_datetime(X[name])
+            out[name] = to_datetime(X[name], formats.get(name))
         return pd.DataFrame(out, index=X.index)[wanted]
 
 
@@ -62,6 +68,41 @@ def _as_category(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+class OneHotUnseenAsMix(OneHotEncoder):
+    """One-hot encoding in which a category never seen in training (a missing value too, where training
+    had none) is encoded as the mix of the training categories: each column of the feature holds its
+    category's share of the training rows, instead of all zeros.
+
+    This is what "an unseen category is ignored" means: the model takes that feature as unknown. A linear
+    model then predicts what it predicts for the feature's average (all zeros would be a point the model
+    never saw, whose prediction depends on how the regularisation spread the weights) and its explanation
+    gives the feature no contribution; a tree follows the branches of the categories that cover more than
+    half of the training rows, if one does, and of "none of them" otherwise.
+    Takes the parameters of OneHotEncoder; needs handle_unknown="ignore", no drop and dense output."""
+
+    def fit(self, X, y=None):
+        super().fit(X, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            self.category_shares_ = np.asarray(super().transform(X), dtype=np.float64).mean(axis=0)
+        return self
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X, y).transform(X)
+
+    def transform(self, X):
+        with warnings.catch_warnings():  # sklearn's "encoded as all zeros" no longer holds
+            warnings.simplefilter("ignore", UserWarning)
+            encoded = np.asarray(super().transform(X), dtype=np.float64)
+        start = 0
+        for categories in self.categories_:
+            block = slice(start, start + len(categories))
+            unseen = ~encoded[:, block].any(axis=1)
+            encoded[unseen, block] = self.category_shares_[block]
+            start += len(categories)
+        return encoded
 
 
 class CalendarFeatures(TransformerMixin, BaseEstimator):
@@ -84,8 +125,20 @@ class CalendarFeatures(TransformerMixin, BaseEstimator):
         return np.asarray([f"{name}_{part}" for name in names for part in CALENDAR_PARTS], dtype=object)
 
 
-def make_estimator(config: Config, baseline: bool = False) -> Any:
-    """The configured model family for the problem type, or the dummy baseline it must beat."""
+# Below this many training rows a 10% early-stopping split holds too few rows to judge by: the boosting
+# runs a fixed, modest number of iterations instead.
+EARLY_STOPPING_MIN_ROWS = 1000
+
+
+def leaf_rows(rows: int | None) -> int:
+    """Minimum rows per leaf of a boosted tree: the usual 20, fewer on small tables, where 20 rows per leaf
+    leave no split at all (a 32-row table learns nothing: every fold scores like the baseline)."""
+    return 20 if rows is None else int(np.clip(rows // 10, 2, 20))
+
+
+def make_estimator(config: Config, baseline: bool = False, rows: int | None = None) -> Any:
+    """The configured model family for the problem type, or the dummy baseline it must beat. `rows`, the
+    number of training rows when known, sizes the gradient boosting for small tables."""
     from sklearn.dummy import DummyClassifier, DummyRegressor
     from sklearn.ensemble import (
         HistGradientBoostingClassifier,
@@ -102,25 +155,31 @@ def make_estimator(config: Config, baseline: bool = False) -> Any:
     family = config.model.family
     if family == "gradient_boosting":
         cls = HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor
+        settings = {"learning_rate": 0.05, "l2_regularization": 1.0, "min_samples_leaf": leaf_rows(rows)}
+        if rows is not None and rows < EARLY_STOPPING_MIN_ROWS:
+            return cls(max_iter=100, early_stopping=False, random_state=seed, **settings)
         # Early stopping on an internal 10% validation split: fewer trees, less overfitting, faster fits.
-        return cls(
-            learning_rate=0.05, max_iter=300, l2_regularization=1.0, early_stopping=True, random_state=seed
-        )
+        return cls(max_iter=300, early_stopping=True, random_state=seed, **settings)
     if family == "random_forest":
         cls = RandomForestClassifier if classification else RandomForestRegressor
         # Depth 12: scores as well as unlimited depth on the samples, and trees small enough that an exact
-        # per-prediction explanation takes milliseconds rather than tens of them.
+        # per-prediction explanation takes milliseconds rather than tens of them. Leaves of 3 rows still
+        # split a 30-row table (it needs no adapting to small data, unlike the boosting's 20).
         return cls(n_estimators=200, max_depth=12, min_samples_leaf=3, n_jobs=-1, random_state=seed)
     if classification:
         return LogisticRegression(C=1.0, max_iter=2000)
     return Ridge(alpha=1.0)
 
 
-def build_pipeline(contract: dict[str, Any], config: Config, baseline: bool = False) -> Pipeline:
-    """The full Pipeline for the contract's feature columns."""
+def build_pipeline(
+    contract: dict[str, Any], config: Config, baseline: bool = False, rows: int | None = None
+) -> Pipeline:
+    """The full Pipeline for the contract's feature columns; `rows` (training rows) sizes the estimator."""
     numeric = contract_mod.features(contract, "numeric")
     categorical = contract_mod.features(contract, "categorical")
     dates = contract_mod.features(contract, "datetime")
+    columns = contract_mod.columns_by_name(contract)
+    formats = {name: columns[name]["format"] for name in dates if columns[name].get("format")}
     if not (numeric or categorical or dates):
         raise ValueError("the data contract marks no column as a feature")
     branches = []
@@ -133,7 +192,7 @@ def build_pipeline(contract: dict[str, Any], config: Config, baseline: bool = Fa
             )
         )
     if categorical:
-        encode = OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float64)
+        encode = OneHotUnseenAsMix(handle_unknown="ignore", sparse_output=False, dtype=np.float64)
         impute = SimpleImputer(strategy="constant", fill_value="(missing)")
         branches.append(("categorical", Pipeline([("impute", impute), ("encode", encode)]), categorical))
     if dates:
@@ -148,8 +207,8 @@ def build_pipeline(contract: dict[str, Any], config: Config, baseline: bool = Fa
     prepare = ColumnTransformer(branches, remainder="drop", verbose_feature_names_out=True)
     return Pipeline(
         [
-            ("coerce", ContractCoercer(tuple(numeric), tuple(categorical), tuple(dates))),
+            ("coerce", ContractCoercer(tuple(numeric), tuple(categorical), tuple(dates), formats)),
             ("prepare", prepare),
-            ("model", make_estimator(config, baseline=baseline)),
+            ("model", make_estimator(config, baseline=baseline, rows=rows)),
         ]
     )

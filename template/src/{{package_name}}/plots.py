@@ -55,13 +55,21 @@ def style() -> Iterator[None]:
         yield
 
 
-def new_figure(width: float = 6.4, height: float = 3.2, nrows: int = 1, ncols: int = 1) -> tuple[Any, Any]:
-    """A figure and its axes (an array when there is more than one); call inside `style()`."""
+def new_figure(width: float = 6.4, height: float = 3.2) -> tuple[Any, Any]:
+    """A figure with one Axes; call inside `style()`."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(width, height), layout="constrained")
-    axes = figure.subplots(nrows, ncols, squeeze=nrows * ncols == 1)
-    return figure, axes
+    return figure, figure.subplots()
+
+
+def new_grid(width: float, height: float, nrows: int, ncols: int) -> tuple[Any, Any]:
+    """A figure with a grid of Axes, always as a 2-D array (also for a 1×1 grid, so that callers never
+    special-case a single panel); call inside `style()`."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), layout="constrained")
+    return figure, figure.subplots(nrows, ncols, squeeze=False)
 
 
 def label(ax: Any, title: str, xlabel: str = "", ylabel: str = "", pad: float | None = None) -> None:

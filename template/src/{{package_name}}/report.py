@@ -160,11 +160,13 @@ def blockers(sources: Sources, config: Config) -> Bullet:
         )
     elif latest and latest.get("status") == "rejected":
         gate = latest["gate"]
+        # The gate's own one-line reason (no skill, or too small a lift); older logs only have the lift.
+        why = gate.get("reason") or (
+            f"{_metric_label(gate['metric'])} lift {number(gate['lift'], signed=True)}, "
+            f"needed {number(gate['min_lift'], signed=True)}"
+        )
         items.append(
-            f"the latest experiment did not beat the baseline by the required margin "
-            f"({_metric_label(gate['metric'])} lift {number(gate['lift'], signed=True)}, "
-            f"needed {number(gate['min_lift'], signed=True)}); "
-            "the previous model stays in service"
+            f"the latest experiment failed the quality gate ({why}); the previous model stays in service"
         )
     if not items:
         return Bullet("Blockers", "None: the audit, the gate and the drift check raise nothing.", "ok")

@@ -29,7 +29,7 @@ from . import contract as contract_mod
 from .config import Config
 from .data import file_sha256, load_table, prepare_training_data
 from .errors import GateFailed, UserError
-from .evaluate import CVResult, cross_validate, gate, is_better, score_fitted_on_folds
+from .evaluate import CVResult, cautions, cross_validate, fmt, gate, is_better, plain, score_fitted_on_folds
 from .groups import group_metrics
 from .pipeline import build_pipeline
 from .progress import say, step
@@ -68,8 +68,8 @@ def run_train(config: Config, data_path: Path | None = None) -> dict[str, Any]:
     source = data_path or config.data_path
     champion = _load_champion(config) if data_path is not None else None
     with step(f"loading {source}"):
-        frame = load_table(source)
-        training = prepare_training_data(frame, config)
+        frame = load_table(source, config.data.missing_values)
+        training = prepare_training_data(frame, config, source)
     say(f"  {training.rows_read:,} rows read, {training.rows_used:,} used")
     if training.rows_missing_target:
         say(f"  dropped {training.rows_missing_target:,} rows with no value in target {config.data.target!r}")
@@ -79,8 +79,8 @@ def run_train(config: Config, data_path: Path | None = None) -> dict[str, Any]:
     contract_mod.check_matches(training.frame, contract, config)
     X, y = training.frame, training.target
     cv = cross_validate(
-        lambda: build_pipeline(contract, config),
-        lambda: build_pipeline(contract, config, baseline=True),
+        lambda rows: build_pipeline(contract, config, rows=rows),
+        lambda rows: build_pipeline(contract, config, baseline=True),
         X,
         y,
         config,
@@ -110,9 +110,8 @@ def run_train(config: Config, data_path: Path | None = None) -> dict[str, Any]:
             record,
             clock,
             config,
-            f"quality gate failed: {verdict['metric']} {verdict['model']:.3f} vs baseline "
-            f"{verdict['baseline']:.3f} "
-            f"(lift {verdict['lift']:+.3f}, required {verdict['min_lift']:+.3f}); the previous model is kept",
+            f"quality gate failed: {verdict['reason']}; the previous model is kept"
+            + (f"; {verdict['advice']}" if verdict["advice"] else ""),
         )
     if champion is not None and not record["challenge"]["promoted"]:
         challenge = record["challenge"]
@@ -121,16 +120,19 @@ def run_train(config: Config, data_path: Path | None = None) -> dict[str, Any]:
             clock,
             config,
             f"the challenger is not better than the current model {challenge['champion_version']} on the "
-            f"same validation: {challenge['metric']} {challenge['challenger']:.3f} vs "
-            f"{challenge['champion']:.3f}; the current model is kept",
+            f"same validation: {challenge['metric']} {fmt(challenge['challenger'])} vs "
+            f"{fmt(challenge['champion'])}; the current model is kept",
         )
     with step(f"final fit on all {training.rows_used:,} rows"):
-        model = build_pipeline(contract, config).fit(X, y)
+        model = build_pipeline(contract, config, rows=len(X)).fit(X, y)
     with step("feature importance (permutation, on the last validation fold)"):
         importance = feature_importance(cv, contract, config)
+    warnings = cautions(cv, verdict, importance)
+    for warning in warnings:
+        say(f"  warning: {warning['message']}")
     with step("writing artifacts"):
         metadata = _write_artifacts(
-            config, model, contract, training, cv, verdict, importance, clock, record, source
+            config, model, contract, training, cv, verdict, importance, warnings, clock, record, source
         )
     say(f"model {metadata['model_version']} written to {config.models_dir}")
     return metadata
@@ -190,7 +192,7 @@ def _challenge(
     )
     promoted = bool(np.isfinite(challenger_value) and is_better(metric, challenger_value, champion_value))
     say(
-        f"  {metric}: challenger {challenger_value:.3f}, current model {champion_value:.3f} "
+        f"  {metric}: challenger {fmt(challenger_value)}, current model {fmt(champion_value)} "
         f"({'challenger is better' if promoted else 'current model stays'})"
     )
     return {
@@ -274,7 +276,7 @@ def _free_name(name: str, taken: list[str]) -> str:
 
 
 def _write_artifacts(
-    config, model, contract, training, cv, verdict, importance, clock, record, source
+    config, model, contract, training, cv, verdict, importance, warnings, clock, record, source
 ) -> dict[str, Any]:
     """Serialise everything first, then replace the files: a failure leaves the previous set intact."""
     import skops.io as sio
@@ -296,16 +298,17 @@ def _write_artifacts(
         "problem_type": config.problem_type,
         "model_family": config.model.family,
         "target": config.data.target,
-        "classes": [_plain(label) for label in cv.classes] if cv.classes is not None else None,
-        "positive_class": _plain(cv.positive),
+        "classes": [plain(label) for label in cv.classes] if cv.classes is not None else None,
+        "positive_class": plain(cv.positive),
         "features": [
             {k: v for k, v in column.items() if k not in ("role", "description", "reason")}
             for column in contract["columns"]
             if column["role"] == "feature"
         ],
-        "cv": {"method": cv.method, "folds": cv.folds},
+        "cv": {"method": cv.method, "folds": cv.folds, "grouped_by": list(cv.grouped_by)},
         "metrics": {"model": cv.summary("model"), "baseline": cv.summary("baseline")},
         "gate": verdict,
+        "warnings": warnings,
         "feature_importance": importance,
         "model_file": "model.skops",
         "model_sha256": model_sha256,
@@ -358,10 +361,6 @@ def _versions() -> dict[str, str]:
 
 def _sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _now() -> str:
