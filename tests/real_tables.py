@@ -37,6 +37,9 @@ class RealTable:
     time_column: str = ""
     model_family: str = "gradient_boosting"
     settings: dict[str, Any] = field(default_factory=dict)  # extra configs/project.yaml settings
+    # A table the first `audit` must refuse with one clear line (a part of it here) that names the setting
+    # to add; the user then adds `settings` and runs again.
+    refused_until_set: str = ""
     expect: str = "pass"  # "pass", or "gate": the model cannot beat the baseline, a clean exit 1
     serve: bool = False  # also through the real API: predict (same answers as batch) and explain
     drift: bool = False  # also `drift --current` on a slice of the table
@@ -345,10 +348,13 @@ TABLES = (
         rdata("ggplot2", "economics"),
         "regression",
         "unemploy",
-        ("US month-first dates (%m/%d/%Y)", "monthly series", "time-ordered backtest"),
+        ("US month-first dates, ambiguous: refused until data.date_formats says", "monthly series"),
         write=with_dates("date", "%m/%d/%Y"),
         time_column="date",
         model_family="linear",
+        # Always the 1st of the month: "07/01/1967" reads as 1 July or 7 January, and no value settles it.
+        refused_until_set="data.date_formats: {'date':",
+        settings={"data": {"date_formats": {"date": "%m/%d/%Y"}}},
         check=time_range("1967-07-01", "2015-04-01"),
     ),
     RealTable(

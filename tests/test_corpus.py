@@ -87,6 +87,11 @@ def test_real_table(table: RealTable, tmp_path: Path, default_project: Path) -> 
     }
     root = render(tmp_path / "project", skip_tasks=True, **answers)
     project = Project(root, default_project / ".venv" / "bin" / "python")
+    if table.refused_until_set:
+        refused = no_traceback(project.cli("audit"))
+        errors = [line for line in refused.stderr.splitlines() if line.startswith("error:")]
+        assert refused.returncode == 2 and len(errors) == 1, refused.stderr
+        assert table.refused_until_set in errors[0], errors[0]
     if table.settings:
         configure(project, table.settings)
 

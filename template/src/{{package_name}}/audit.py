@@ -26,6 +26,7 @@ from . import contract as contract_mod
 from .config import Config
 from .data import check_configured_columns, file_sha256, load_table, to_datetime
 from .progress import say, step
+from .wording import count
 
 AUDIT_VERSION = 1
 LEAKAGE_SAMPLE_ROWS = 20_000
@@ -200,15 +201,13 @@ def _missing_markers(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
     for column, counts in recorded.items():
         if not isinstance(counts, dict):
             continue
-        cells = {
-            str(marker): int(count) for marker, count in counts.items() if _is_count(count) and count > 0
-        }
+        cells = {str(marker): int(count) for marker, count in counts.items() if _iscount(count) and count > 0}
         if cells:
             markers[str(column)] = dict(sorted(cells.items(), key=lambda item: -item[1]))
     return markers
 
 
-def _is_count(value: Any) -> bool:
+def _iscount(value: Any) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
@@ -876,13 +875,13 @@ def _quasi_identifier_issue(item: dict[str, Any], found_by: str) -> Issue:
 def _duplicate_issues(duplicates: dict[str, Any], config: Config) -> list[Issue]:
     issues = []
     if duplicates["rows"]:
-        copies = _count(duplicates["rows"], "row is an exact copy", "rows are exact copies")
+        copies = count(duplicates["rows"], "row is an exact copy", "rows are exact copies")
         issues.append(
             _issue(
                 "warning",
                 "duplicates",
                 None,
-                _count(duplicates["rows"], "duplicate row"),
+                count(duplicates["rows"], "duplicate row"),
                 f"{copies} of another row ({duplicates['share']:.1%} of rows). Ask the client whether these "
                 "are real repeats or an export error; copies inflate cross-validated scores.",
             )
@@ -896,8 +895,8 @@ def _duplicate_issues(duplicates: dict[str, Any], config: Config) -> list[Issue]
                 "info",
                 "duplicates",
                 None,
-                f"{_count(duplicates['rows_ignoring_ids'], 'row repeats', 'rows repeat')} apart from the ID",
-                f"{_count(duplicates['rows_ignoring_ids'], 'row is', 'rows are')} identical to another row "
+                f"{count(duplicates['rows_ignoring_ids'], 'row repeats', 'rows repeat')} apart from the ID",
+                f"{count(duplicates['rows_ignoring_ids'], 'row is', 'rows are')} identical to another row "
                 f"in everything but the ID ({ids}).",
             )
         )
@@ -908,7 +907,7 @@ def _repeated_id_issue(duplicates: dict[str, Any], ids: str, config: Config) -> 
     """Several rows per ID (a customer's visits, a firm's years) are fine when expected: training keeps
     each ID's rows together, so that the model is never scored on an ID it has seen. With a time column,
     validation is split by time instead."""
-    values = _count(duplicates["repeated_ids"], "value", "values")
+    values = count(duplicates["repeated_ids"], "value", "values")
     verb = "occurs" if duplicates["repeated_ids"] == 1 else "occur"
     if config.data.time_column:
         handling = (
@@ -924,9 +923,9 @@ def _repeated_id_issue(duplicates: dict[str, Any], ids: str, config: Config) -> 
         "info",
         "duplicates",
         ids,
-        _count(duplicates["repeated_ids"], "repeated ID"),
+        count(duplicates["repeated_ids"], "repeated ID"),
         f"{values} of the ID ({ids}) {verb} more than once "
-        f"({_count(duplicates['rows_with_repeated_id'], 'row')}). If several rows per ID are expected, "
+        f"({count(duplicates['rows_with_repeated_id'], 'row')}). If several rows per ID are expected, "
         f"{handling} If one row per ID was expected, ask the client about the repeats.",
     )
 
@@ -940,8 +939,8 @@ def _target_issues(distribution: dict[str, Any], config: Config) -> list[Issue]:
                 "warning",
                 "target",
                 target,
-                f"{_count(distribution['missing'], 'row')} without a target",
-                f"{_count(distribution['missing'], 'row has', 'rows have')} no value in '{target}'. Rows "
+                f"{count(distribution['missing'], 'row')} without a target",
+                f"{count(distribution['missing'], 'row has', 'rows have')} no value in '{target}'. Rows "
                 "without a target cannot be used for training and are dropped; ask the client why the "
                 "outcome is unknown for them.",
             )
@@ -970,7 +969,7 @@ def _size_issues(distribution: dict[str, Any], config: Config) -> list[Issue]:
                 "target",
                 config.data.target,
                 f"few '{label}' rows per validation fold",
-                f"'{label}' has {_count(rarest, 'row')}: about {rarest / folds:.0f} in each of the "
+                f"'{label}' has {count(rarest, 'row')}: about {rarest / folds:.0f} in each of the "
                 f"{folds} validation folds (model.cv_folds), so the scores on it will vary from fold to "
                 f"fold. {fewer_folds}More examples of '{label}' from the client would help most.",
             )
@@ -980,7 +979,7 @@ def _size_issues(distribution: dict[str, Any], config: Config) -> list[Issue]:
 
 def _tiny_data_issue(labelled: int, distribution: dict[str, Any] | None, config: Config) -> Issue:
     folds = config.model.cv_folds
-    per_fold = f"each validation fold holds about {_count(round(labelled / folds), 'row')}"
+    per_fold = f"each validation fold holds about {count(round(labelled / folds), 'row')}"
     if distribution and distribution.get("classes", 0) > 1:
         rarest = distribution["counts"][distribution["minority"]]
         per_fold += (
@@ -990,8 +989,8 @@ def _tiny_data_issue(labelled: int, distribution: dict[str, Any] | None, config:
         "warning",
         "size",
         None,
-        f"tiny data: {_count(labelled, 'row')} with a target",
-        f"Only {_count(labelled, 'row has', 'rows have')} a target. With model.cv_folds = {folds}, "
+        f"tiny data: {count(labelled, 'row')} with a target",
+        f"Only {count(labelled, 'row has', 'rows have')} a target. With model.cv_folds = {folds}, "
         f"{per_fold}: cross-validated scores will swing from fold to fold, and a flexible model can "
         f"memorise so few rows and still look good. {_small_data_advice(config)}",
     )
@@ -1011,7 +1010,7 @@ def _small_data_advice(config: Config) -> str:
 def _numeric_target_issues(distribution: dict[str, Any], target: str) -> list[Issue]:
     issues = []
     if distribution["not_numeric"]:
-        values = _count(
+        values = count(
             distribution["not_numeric"], "value that is not a number", "values that are not numbers"
         )
         issues.append(
@@ -1049,8 +1048,8 @@ def _class_issues(distribution: dict[str, Any], config: Config) -> list[Issue]:
                 "warning",
                 "target",
                 target,
-                f"{_count(classes, 'class', 'classes')} for a binary problem",
-                f"'{target}' has {_count(classes, 'distinct value')}, but the problem type is binary (two "
+                f"{count(classes, 'class', 'classes')} for a binary problem",
+                f"'{target}' has {count(classes, 'distinct value')}, but the problem type is binary (two "
                 "classes). Set problem_type in configs/project.yaml, or fix the labels.",
             )
         )
@@ -1060,8 +1059,8 @@ def _class_issues(distribution: dict[str, Any], config: Config) -> list[Issue]:
                 "info",
                 "target",
                 target,
-                f"only {_count(classes, 'class', 'classes')}",
-                f"'{target}' has only {_count(classes, 'class', 'classes')}; "
+                f"only {count(classes, 'class', 'classes')}",
+                f"'{target}' has only {count(classes, 'class', 'classes')}; "
                 + (
                     "problem_type binary would describe it better."
                     if classes == 2
@@ -1093,7 +1092,7 @@ def _imbalance_issue(distribution: dict[str, Any], target: str) -> Issue:
 
 def _rare_class_issues(distribution: dict[str, Any], config: Config) -> list[Issue]:
     enough = 2 * config.model.cv_folds
-    rare = [label for label, count in distribution["counts"].items() if count < enough]
+    rare = [label for label, rows in distribution["counts"].items() if rows < enough]
     if not rare:
         return []
     listed = ", ".join(f"'{label}' ({distribution['counts'][label]:,})" for label in rare[:5])
@@ -1103,8 +1102,8 @@ def _rare_class_issues(distribution: dict[str, Any], config: Config) -> list[Iss
             "warning",
             "target",
             config.data.target,
-            _count(len(rare), "very rare class", "very rare classes"),
-            f"{_count(len(rare), 'class has', 'classes have')} fewer than {enough} rows (twice "
+            count(len(rare), "very rare class", "very rare classes"),
+            f"{count(len(rare), 'class has', 'classes have')} fewer than {enough} rows (twice "
             f"model.cv_folds = {config.model.cv_folds}): {listed}. Too few to learn from or to validate on; "
             "merge them with a related class or collect more examples.",
         )
@@ -1154,8 +1153,8 @@ def _time_issues(coverage: dict[str, Any], config: Config) -> list[Issue]:
                 "warning" if coverage["configured"] else "info",
                 "time",
                 name,
-                f"{_count(coverage['unparseable'], 'value is', 'values are')} not dates",
-                f"{_count(coverage['unparseable'], 'value', 'values')} ({coverage['unparseable_share']:.1%}) "
+                f"{count(coverage['unparseable'], 'value is', 'values are')} not dates",
+                f"{count(coverage['unparseable'], 'value', 'values')} ({coverage['unparseable_share']:.1%}) "
                 f"of '{name}' cannot be read as dates {_format_words(coverage.get('format'))}".rstrip()
                 + "; those rows cannot be placed in time.",
             )
@@ -1197,7 +1196,7 @@ def _period_issues(coverage: dict[str, Any], config: Config) -> list[Issue]:
     empty = coverage["empty_periods"]
     if empty:
         listed = ", ".join(empty[:4]) + (" …" if len(empty) > 4 else "")
-        periods = _count(len(empty), coverage["period"], coverage["periods"])
+        periods = count(len(empty), coverage["period"], coverage["periods"])
         issues.append(
             _issue(
                 "info" if not coverage["configured"] else "warning",
@@ -1217,7 +1216,7 @@ def _span_text(coverage: dict[str, Any]) -> str:
     labels = list(coverage["rows_per_period"])
     if coverage["granularity"] == "day":
         return f"{coverage['min'][:10]} to {coverage['max'][:10]} ({coverage['span_days']:,.0f} days)"
-    return f"{labels[0]} to {labels[-1]} ({_count(len(labels), coverage['period'], coverage['periods'])})"
+    return f"{labels[0]} to {labels[-1]} ({count(len(labels), coverage['period'], coverage['periods'])})"
 
 
 def _how_read(coverage: dict[str, Any]) -> str:
@@ -1280,7 +1279,7 @@ def _missing_marker_issues(markers: dict[str, dict[str, int]]) -> list[Issue]:
     a marker that is really a value (a product called 'NA') is seen."""
     issues = []
     for column, counts in markers.items():
-        parts = [f"'{marker}' in {_count(cells, 'cell')}" for marker, cells in counts.items()]
+        parts = [f"'{marker}' in {count(cells, 'cell')}" for marker, cells in counts.items()]
         listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
         issues.append(
             _issue(
@@ -1459,17 +1458,12 @@ def _say_verdict(summary: dict[str, Any]) -> None:
     for issue in summary["findings"]["issues"]:
         if issue["severity"] == "warning":
             say(f"  - {issue['column'] + ': ' if issue['column'] else ''}{issue['summary']}")
-    features = _count(len(summary["features"]), "feature column")
+    features = count(len(summary["features"]), "feature column")
     say(f"  {features}, {len(summary['exclusions']):,} left out by the audit")
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Small helpers
-
-
-def _count(number: int, singular: str, plural: str | None = None) -> str:
-    """'1 class', '3 classes', '1,200 rows': a count with its noun in the right number."""
-    return f"{number:,} {singular if number == 1 else (plural or singular + 's')}"
 
 
 def _snake_case(name: str) -> str:

@@ -34,8 +34,8 @@ def _audit(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .progress import number
     from .train import run_train
+    from .wording import number
 
     metadata = run_train(load_config(args.config), data_path=Path(args.data) if args.data else None)
     gate = metadata["gate"]

@@ -19,6 +19,7 @@ import pandas as pd
 from .config import Config
 from .errors import UserError
 from .progress import say
+from .wording import count, number, plain
 
 # Metrics per problem type; the first is the one the quality gate compares.
 METRICS = {
@@ -76,24 +77,6 @@ def _mean_std(values: list[float]) -> dict[str, float]:
     if array.size == 0:
         return {"mean": float("nan"), "std": float("nan")}
     return {"mean": float(array.mean()), "std": float(array.std())}
-
-
-def fmt(value: float, digits: int = 3, sign: bool = False) -> str:
-    """A score for people: fixed digits, and never "-0.000" for a value that rounds to zero."""
-    text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
-    if float(text) == 0:
-        text = text.replace("-", "+" if sign else "")
-    return text
-
-
-def count(number: int, noun: str) -> str:
-    """ "1 row", "2 rows"."""
-    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
-
-
-def plain(value: Any) -> Any:
-    """A NumPy scalar as the Python value it holds (for JSON and for messages: 5, not np.int64(5))."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -373,8 +356,8 @@ def cross_validate(
         result.fold_seconds.append(time.perf_counter() - start)
         gate_metric = names[0]
         say(
-            f"  fold {fold}/{len(splits)}: {gate_metric} model {fmt(model_scores[gate_metric][-1])}, "
-            f"baseline {fmt(baseline_scores[gate_metric][-1])} ({result.fold_seconds[-1]:.1f} s)"
+            f"  fold {fold}/{len(splits)}: {gate_metric} model {number(model_scores[gate_metric][-1])}, "
+            f"baseline {number(baseline_scores[gate_metric][-1])} ({result.fold_seconds[-1]:.1f} s)"
         )
     result.oof_index = np.concatenate(oof_index)
     result.oof_prediction = np.concatenate(oof_pred)
@@ -409,13 +392,13 @@ def gate(result: CVResult, config: Config) -> dict[str, Any]:
         reason = f"{metric} could not be computed on the validation folds (a fold with a single class?)"
     elif model_value <= level:
         reason = (
-            f"{metric} {fmt(model_value)} is not above {level:.3g} ({NO_SKILL_WORDS[metric]}; the baseline "
-            f"scores {fmt(baseline_value)})"
+            f"{metric} {number(model_value)} is not above {level:.3g} ({NO_SKILL_WORDS[metric]}; "
+            f"the baseline scores {number(baseline_value)})"
         )
     elif lift < config.model.min_lift:
         reason = (
-            f"{metric} {fmt(model_value)} vs baseline {fmt(baseline_value)} (lift {fmt(lift, sign=True)}, "
-            f"required {fmt(config.model.min_lift, sign=True)})"
+            f"{metric} {number(model_value)} vs baseline {number(baseline_value)} "
+            f"(lift {number(lift, signed=True)}, required {number(config.model.min_lift, signed=True)})"
         )
     advice = None
     if reason and result.rows < SMALL_TABLE_ROWS:
@@ -449,7 +432,7 @@ def cautions(result: CVResult, verdict: dict[str, Any], importance: list[dict[st
         found.append(
             (
                 "near_perfect",
-                f"{label} {fmt(value)} on held-out rows is near-perfect, which is rare on real data: "
+                f"{label} {number(value)} on held-out rows is near-perfect, which is rare on real data: "
                 f"check that the most important features ({top}) are known before the outcome and are not "
                 "computed from it, alone or together",
             )
@@ -458,8 +441,9 @@ def cautions(result: CVResult, verdict: dict[str, Any], importance: list[dict[st
         found.append(
             (
                 "lift_within_noise",
-                f"the lift over the baseline ({fmt(verdict['lift'], sign=True)}) is smaller than the spread "
-                f"of {label} across folds (± {fmt(spread)}): the model's advantage may not hold on new data",
+                f"the lift over the baseline ({number(verdict['lift'], signed=True)}) is smaller than the "
+                f"spread of {label} across folds (± {number(spread)}): the model's advantage may not hold on "
+                "new data",
             )
         )
     if result.rows < SMALL_TABLE_ROWS:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .evaluate import LOWER_IS_BETTER, METRICS, NO_SKILL_WORDS, fmt
+from .evaluate import LOWER_IS_BETTER, METRICS, NO_SKILL_WORDS
+from .wording import number
 
 METRIC_LABELS = {
     "roc_auc": "ROC AUC",
@@ -102,10 +103,10 @@ def _r2_words(who: str, r2: float, target: str) -> str:
     if r2 >= 0.005:
         return f"{who} explains {r2:.0%} of the variation in {target}"
     if r2 > -0.005:
-        return f"{who} explains none of the variation in {target} (R² {fmt(r2, 2)})"
+        return f"{who} explains none of the variation in {target} (R² {number(r2, 2)})"
     return (
-        f"{who} scores R² {fmt(r2, 2)}: below zero, its predictions are further off than always predicting "
-        f"the average {target} of the rows it was scored on"
+        f"{who} scores R² {number(r2, 2)}: below zero, its predictions are further off than always "
+        f"predicting the average {target} of the rows it was scored on"
     )
 
 
@@ -118,8 +119,8 @@ def metrics_table(metadata: dict[str, Any]) -> str:
         lift = (base["mean"] - model["mean"]) if lower_better else (model["mean"] - base["mean"])
         better = "lower is better" if lower_better else "higher is better"
         lines.append(
-            f"| {METRIC_LABELS[name]} ({better}) | {fmt(model['mean'])} ± {fmt(model['std'])} | "
-            f"{fmt(base['mean'])} ± {fmt(base['std'])} | {fmt(lift, sign=True)} |"
+            f"| {METRIC_LABELS[name]} ({better}) | {number(model['mean'])} ± {number(model['std'])} | "
+            f"{number(base['mean'])} ± {number(base['std'])} | {number(lift, signed=True)} |"
         )
     return "\n".join(lines)
 
@@ -253,13 +254,13 @@ def _grouping_sentence(metadata: dict[str, Any]) -> str:
 def _gate_sentence(gate: dict[str, Any]) -> str:
     label = METRIC_LABELS[gate["metric"]]
     text = (
-        f"Quality gate: {label} had to beat the baseline by at least {fmt(gate['min_lift'])}; it did by "
-        f"{fmt(gate['lift'])}."
+        f"Quality gate: {label} had to beat the baseline by at least {number(gate['min_lift'])}; it did by "
+        f"{number(gate['lift'])}."
     )
     if gate.get("no_skill") is not None:
         text += (
             f" It also had to be above {gate['no_skill']:.3g} ({NO_SKILL_WORDS[gate['metric']]}); it is "
-            f"{fmt(gate['model'])}."
+            f"{number(gate['model'])}."
         )
     return text
 

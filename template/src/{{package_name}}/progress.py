@@ -1,5 +1,4 @@
-"""Console output: one progress line per step that takes more than a moment (with its duration), and
-numbers written the way people read them."""
+"""Console output: one progress line per step that takes more than a moment, with its duration."""
 
 from __future__ import annotations
 
@@ -21,9 +20,3 @@ def step(label: str) -> Iterator[None]:
     start = time.perf_counter()
     yield
     say(f"  done in {time.perf_counter() - start:.1f} s")
-
-
-def number(value: float, digits: int = 3, *, signed: bool = False) -> str:
-    """A score or a difference with fixed decimals; a value that rounds to zero shows as 0, never as -0."""
-    rounded = round(float(value), digits) + 0.0  # adding 0.0 turns -0.0 into 0.0
-    return f"{rounded:{'+' if signed else ''}.{digits}f}"

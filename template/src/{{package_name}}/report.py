@@ -20,7 +20,8 @@ from typing import Any
 from . import artifacts
 from .config import Config
 from .errors import UserError
-from .progress import number, step
+from .progress import step
+from .wording import count, number
 
 WEEK = timedelta(days=7)
 RECENT_EXPERIMENTS = 10
@@ -122,7 +123,7 @@ def done(sources: Sources, config: Config, day: date) -> Bullet:
     if week:
         promoted = sum(e.get("status") == "promoted" for e in week)
         parts.append(
-            f"{_count(len(week), 'experiment')} run this week ({promoted} promoted, "
+            f"{count(len(week), 'experiment')} run this week ({promoted} promoted, "
             f"{len(week) - promoted} rejected); "
             f"{len(sources.experiments)} in the log so far"
         )
@@ -187,11 +188,11 @@ def _audit_blockers(audit: dict[str, Any] | None) -> list[str]:
     parts = []
     if excluded:
         verb = "stays" if len(excluded) == 1 else "stay"
-        columns = _count(len(excluded), "column")
+        columns = count(len(excluded), "column")
         parts.append(f"{columns} {verb} out of the model until then ({_names(excluded)})")
     if others:
         parts.append(_names([_finding(issue) for issue in others]))
-    found = f"the data audit found {_count(audit['verdict']['issues'], 'issue')} to settle with the client"
+    found = f"the data audit found {count(audit['verdict']['issues'], 'issue')} to settle with the client"
     return [f"{found}: {'; '.join(parts)}" if parts else found]
 
 
@@ -415,10 +416,6 @@ def _day_of(timestamp: Any) -> date:
         return datetime.fromisoformat(str(timestamp)).date()
     except ValueError:
         return date.min
-
-
-def _count(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _rounded(value: Any, digits: int) -> float | str:

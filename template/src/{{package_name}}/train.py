@@ -29,10 +29,11 @@ from . import contract as contract_mod
 from .config import Config
 from .data import file_sha256, load_table, prepare_training_data
 from .errors import GateFailed, UserError
-from .evaluate import CVResult, cautions, cross_validate, fmt, gate, is_better, plain, score_fitted_on_folds
+from .evaluate import CVResult, cautions, cross_validate, gate, is_better, score_fitted_on_folds
 from .groups import group_metrics
 from .pipeline import build_pipeline
 from .progress import say, step
+from .wording import number, plain
 
 LIBRARIES = ("numpy", "pandas", "scikit-learn", "skops", "scipy")
 PREDICTION_COLUMN = "prediction"
@@ -120,8 +121,8 @@ def run_train(config: Config, data_path: Path | None = None) -> dict[str, Any]:
             clock,
             config,
             f"the challenger is not better than the current model {challenge['champion_version']} on the "
-            f"same validation: {challenge['metric']} {fmt(challenge['challenger'])} vs "
-            f"{fmt(challenge['champion'])}; the current model is kept",
+            f"same validation: {challenge['metric']} {number(challenge['challenger'])} vs "
+            f"{number(challenge['champion'])}; the current model is kept",
         )
     with step(f"final fit on all {training.rows_used:,} rows"):
         model = build_pipeline(contract, config, rows=len(X)).fit(X, y)
@@ -192,7 +193,7 @@ def _challenge(
     )
     promoted = bool(np.isfinite(challenger_value) and is_better(metric, challenger_value, champion_value))
     say(
-        f"  {metric}: challenger {fmt(challenger_value)}, current model {fmt(champion_value)} "
+        f"  {metric}: challenger {number(challenger_value)}, current model {number(champion_value)} "
         f"({'challenger is better' if promoted else 'current model stays'})"
     )
     return {
