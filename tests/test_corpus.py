@@ -40,7 +40,7 @@ class Run:
     data: Path
     audit: dict[str, Any]
     contract: dict[str, Any]
-    metadata: dict[str, Any]
+    metadata: dict[str, Any] | None  # None when the gate refused the model
 
 
 def no_traceback(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -105,7 +105,10 @@ def test_real_table(table: RealTable, tmp_path: Path, default_project: Path) -> 
         assert trained.returncode == 1, trained.stderr
         errors = [line for line in trained.stderr.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and "quality gate failed" in errors[0], trained.stderr
+        assert table.gate_message in errors[0], errors[0]
         assert not (project.root / "models" / "model.skops").exists()
+        if table.check:
+            table.check(Run(project, table, data, audit, contract, None))
     else:
         check(trained)
         run = Run(project, table, data, audit, contract, project.json("models/metadata.json"))

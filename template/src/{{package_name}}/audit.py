@@ -24,7 +24,7 @@ import pandas as pd
 from . import artifacts
 from . import contract as contract_mod
 from .config import Config
-from .data import check_configured_columns, file_sha256, load_table, to_datetime
+from .data import MISSING_MARKERS, check_configured_columns, file_sha256, load_table, to_datetime
 from .progress import say, step
 from .wording import count
 
@@ -156,6 +156,7 @@ def detect(frame: pd.DataFrame, config: Config) -> dict[str, Any]:
         "target_distribution": _target_distribution(frame, config),
         "time_coverage": _time_coverage(frame, profiles, config),
         "missing_markers": _missing_markers(frame),
+        "kept_markers": _kept_markers(frame, config),
         "kept_columns": list(config.data.keep_columns),
     }
     constant = {item["column"] for item in findings["constant_columns"]}
@@ -205,6 +206,22 @@ def _missing_markers(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
         if cells:
             markers[str(column)] = dict(sorted(cells.items(), key=lambda item: -item[1]))
     return markers
+
+
+def _kept_markers(frame: pd.DataFrame, config: Config) -> dict[str, dict[str, int]]:
+    """Text that often stands for "no value" (NA, None, null, -...) but was kept as a value, because its
+    column holds text: {column: {marker: cells}}. A class called "None" is real; an export that wrote NA
+    for unknown outcomes is not, and only the client can say which."""
+    kept: dict[str, dict[str, int]] = {}
+    for name in frame.columns:
+        column = frame[name]
+        if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
+            continue
+        text = column.dropna().astype(str).str.strip()
+        hits = text[text.isin(MISSING_MARKERS) & ~text.isin(config.data.missing_values)]
+        if len(hits):
+            kept[str(name)] = {str(marker): int(cells) for marker, cells in hits.value_counts().items()}
+    return kept
 
 
 def _iscount(value: Any) -> bool:
@@ -786,6 +803,7 @@ def _issues(findings: dict[str, Any], config: Config) -> list[Issue]:
     for coverage in findings["time_coverage"]:
         issues += _time_issues(coverage, config)
     issues += _missing_marker_issues(findings.get("missing_markers", {}))
+    issues += _kept_marker_issues(findings.get("kept_markers", {}), config)
     left_out = {issue["column"] for issue in issues if issue["check"] in EXCLUDING_CHECKS}
     issues += _feature_issues(findings["columns"], left_out, config)
     issues += _skipped_scan_issues(findings["leakage"])
@@ -1289,6 +1307,30 @@ def _missing_marker_issues(markers: dict[str, dict[str, int]]) -> list[Issue]:
                 f"read as missing: {listed}",
                 f"The loader read {listed} of '{column}' as missing values. If such a value means "
                 "something here (not 'unknown'), ask the client and correct the export.",
+            )
+        )
+    return issues
+
+
+def _kept_marker_issues(markers: dict[str, dict[str, int]], config: Config) -> list[Issue]:
+    """One finding per text column holding a word that often means "no value": kept as a value, which is
+    right for a class called "None" and wrong for an export's NA; a warning on the target, whose classes
+    the model learns."""
+    issues = []
+    for column, counts in markers.items():
+        parts = [f"'{marker}' ({count(cells, 'cell')})" for marker, cells in counts.items()]
+        listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        target = column == config.data.target
+        example = next(iter(counts))
+        issues.append(
+            _issue(
+                "warning" if target else "info",
+                "missing",
+                column,
+                f"kept as {'classes' if target else 'values'}: {listed}",
+                f"'{column}' holds {listed}, which often stand for a missing value; they are kept as "
+                f"{'classes of the target' if target else 'values'}. If they mean 'unknown', list them in "
+                f"data.missing_values in configs/project.yaml (e.g. data.missing_values: ['{example}']).",
             )
         )
     return issues
