@@ -283,7 +283,6 @@ TABLES = (
         "multiclass",
         "target",
         ("integer class labels", "3 classes", "no categorical column", "names with spaces and brackets"),
-        serve=True,
         check=classes_are(0, 1, 2),
     ),
     RealTable(
@@ -313,7 +312,6 @@ TABLES = (
         "binary",
         "target",
         ("0/1 integer target", "names with spaces"),
-        serve=True,
         check=positive_class(1),
     ),
     RealTable(
