@@ -344,7 +344,6 @@ TABLES = (
             "integer-coded cylinders",
         ),
         serve=True,
-        drift=True,
         check=all_of(rows_used(398), feature_kind("Year", "datetime"), not_personal_data("Name")),
     ),
     RealTable(

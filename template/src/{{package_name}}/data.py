@@ -216,10 +216,11 @@ def column_date_format(series: pd.Series, configured: str | None = None) -> str 
     differ = [other for other in others if not readings[other].equals(readings[first])]
     if differ:
         example = counts.index[(readings[first] != readings[differ[0]]).to_numpy()][0]
+        setting = {name: first}
         raise UserError(
             f"column {name!r} holds dates that read both as {first} and as {differ[0]} (e.g. {example!r}: "
             f"no value settles the order of day and month); say which in configs/project.yaml, e.g. "
-            f"data.date_formats: {{{name!r}: {first!r}}}"
+            f"data.date_formats: {setting}"
         )
     return first
 
