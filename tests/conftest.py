@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import copier
@@ -213,19 +214,20 @@ class Project:
         return json.loads((self.root / relative).read_text())
 
 
-# The corpus of real tables (test_corpus.py) writes each table's wall time here; the run prints them.
+# The corpus of real tables (test_corpus.py) appends each table's wall time here, with the time it finished;
+# the run prints the rows of its own session. Nothing deletes the file: a pytest started by a test (the
+# uv check of test_ship.py runs one) would otherwise take the rows of the run that started it.
 CORPUS_TIMINGS = TEMPLATE_ROOT / "build" / "corpus_timings.jsonl"
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    if not hasattr(session.config, "workerinput"):  # the main process, before any worker starts
-        CORPUS_TIMINGS.unlink(missing_ok=True)
+SESSION_STARTED = time.time()  # when this process imported the helpers: the main process's session start
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or not CORPUS_TIMINGS.exists():
         return
-    rows = [json.loads(line) for line in CORPUS_TIMINGS.read_text(encoding="utf-8").splitlines() if line]
+    lines = CORPUS_TIMINGS.read_text(encoding="utf-8").splitlines()
+    rows = [row for row in map(json.loads, filter(None, lines)) if row.get("finished", 0) >= SESSION_STARTED]
+    if not rows:
+        return
     terminalreporter.section("corpus of real tables: wall time per table")
     for row in sorted(rows, key=lambda row: -row["seconds"]):
         terminalreporter.write_line(f"{row['table']:>18}  {row['seconds']:7.1f} s")

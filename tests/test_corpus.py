@@ -123,7 +123,8 @@ def test_real_table(table: RealTable, tmp_path: Path, default_project: Path) -> 
     seconds = time.perf_counter() - started
     CORPUS_TIMINGS.parent.mkdir(exist_ok=True)
     with CORPUS_TIMINGS.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps({"table": table.name, "seconds": round(seconds, 1)}) + "\n")
+        record = {"table": table.name, "seconds": round(seconds, 1), "finished": time.time()}
+        handle.write(json.dumps(record) + "\n")
 
 
 def score_file(run: Run, folder: Path) -> pd.DataFrame:
