@@ -48,8 +48,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from .batch import score_file
     from .config import load_config
-    from .scoring import score_file
 
     summary = score_file(load_config(args.config), Path(args.input), Path(args.output))
     print(f"{summary['rows']:,} rows scored in {summary['seconds']} s: {summary['output']}")
