@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from .data import file_sha256
 from .errors import UserError
+from .model_file import check_model_types, refused_types
 
-# Types a model file may contain: the libraries the pipeline is built from, and this package itself.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", f"{__package__}.")
 
 
 def write_atomic(path: Path, content: str | bytes) -> None:
@@ -64,18 +63,31 @@ def save_model(model: Any, path: Path) -> str:
     return file_sha256(path)
 
 
+def require_regular_file(path: Path, what: str) -> None:
+    """Opening a FIFO or a device for reading can block for ever or never end: only plain files are read."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise UserError(f"no {what} at {path}; run `train` first") from None
+    except OSError as error:
+        raise UserError(f"{what} {path} cannot be read: {error.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise UserError(f"{what} {path} is not a regular file; restore the file `train` wrote")
+
+
 def load_model(path: Path, expected_sha256: str | None = None) -> Any:
-    """Load a skops model file after checking its checksum and that it only holds trusted types."""
+    """Load a skops model file after checking its checksum and that every type it names is on the
+    project's allowlist (`model_file`): nothing from the file is imported before that."""
     import skops.io as sio
 
-    if not path.exists():
-        raise UserError(f"no model at {path}; run `train` first")
+    require_regular_file(path, "model file")
     if expected_sha256 is not None and file_sha256(path) != expected_sha256:
         raise UserError(
             f"{path} does not match the sha256 in models/metadata.json; retrain or restore the model"
         )
+    check_model_types(path)
     untrusted = sio.get_untrusted_types(file=path)
-    unexpected = [name for name in untrusted if not name.startswith(TRUSTED_PREFIXES)]
-    if unexpected:
-        raise UserError(f"{path} holds types this project does not trust: {', '.join(unexpected)}")
+    refused = refused_types(set(untrusted))  # skops's own reading of the file must agree
+    if refused:
+        raise UserError(f"{path} holds types this project does not load: {', '.join(refused)}")
     return sio.load(path, trusted=untrusted)

@@ -18,14 +18,17 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import artifacts
+from . import artifacts, signing
 from .config import Config
 from .errors import UserError
+
+METADATA_FILE = "metadata.json"
 
 
 @dataclass
@@ -60,9 +63,10 @@ class TrainedModel:
 
 
 def read_metadata(config: Config) -> dict[str, Any]:
-    path = config.models_dir / "metadata.json"
+    path = config.models_dir / METADATA_FILE
     if not path.exists():
         raise UserError(f"no trained model: {path} is missing; run `train` first")
+    artifacts.require_regular_file(path, "model metadata")
     try:
         metadata = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
@@ -75,7 +79,14 @@ def read_metadata(config: Config) -> dict[str, Any]:
 def load_trained(config: Config, metadata: dict[str, Any] | None = None) -> TrainedModel:
     """Load the model after checking its sha256 and the types it holds (`artifacts.load_model`)."""
     metadata = metadata or read_metadata(config)
-    path = config.models_dir / metadata.get("model_file", "model.skops")
+    name = metadata.get("model_file", "model.skops")
+    if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+        raise UserError(
+            f"models/metadata.json names the model file {name!r}; expected a file name inside models/"
+        )
+    path = config.models_dir / name
+    artifacts.require_regular_file(path, "model file")
+    signing.verify(config.models_dir, [path, config.models_dir / METADATA_FILE])
     pipeline = artifacts.load_model(path, metadata["model_sha256"])
     estimator = pipeline.steps[-1][1]
     if getattr(estimator, "n_jobs", None) not in (None, 1):

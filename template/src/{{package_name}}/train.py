@@ -24,15 +24,17 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
-from . import __version__, artifacts
+from . import __version__, artifacts, signing
 from . import contract as contract_mod
 from .config import Config
 from .data import file_sha256, load_table, prepare_training_data
 from .errors import GateFailed, UserError
 from .evaluate import CVResult, cautions, cross_validate, gate, is_better, score_fitted_on_folds
 from .groups import group_metrics
+from .model_file import check_model_types
 from .pipeline import build_pipeline
 from .progress import say, step
+from .scoring import METADATA_FILE
 from .wording import number, plain
 
 LIBRARIES = ("numpy", "pandas", "scikit-learn", "skops", "scipy")
@@ -285,6 +287,7 @@ def _write_artifacts(
     from .model_card import importance_figure, render_model_card
 
     model_bytes = sio.dumps(model)
+    model_types = check_model_types(model_bytes)  # what the loader will accept, checked now
     model_sha256 = _sha256(model_bytes)
     trained_at = _now()
     version = f"{trained_at[:19].replace('-', '').replace(':', '')}-{model_sha256[:8]}"
@@ -313,6 +316,7 @@ def _write_artifacts(
         "feature_importance": importance,
         "model_file": "model.skops",
         "model_sha256": model_sha256,
+        "model_types": model_types,
         "schema_hash": contract_mod.schema_hash(contract),
         "data": {
             "path": config.data.path if source == config.data_path else str(source),
@@ -337,7 +341,8 @@ def _write_artifacts(
     artifacts.write_atomic(models / "reference.parquet", buffer.getvalue())
     artifacts.write_atomic(config.reports_dir / "figures" / "feature_importance.png", figure)
     artifacts.write_atomic(config.reports_dir / "model_card.md", card)
-    artifacts.write_json(models / "metadata.json", metadata)
+    artifacts.write_json(models / METADATA_FILE, metadata)
+    signing.sign(models, [models / "model.skops", models / METADATA_FILE])
     record.update(status="promoted", model_version=version, **metadata["training"])
     artifacts.append_jsonl(config.reports_dir / "experiments.jsonl", record)
     return metadata
