@@ -13,6 +13,7 @@ Heavy libraries are imported by the commands, not here, so `--help` answers at o
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,8 +61,11 @@ def _serve(args: argparse.Namespace) -> int:
     from .config import load_config
     from .serve import run_server
 
-    if args.workers < 1:
-        raise UserError(f"--workers is {args.workers}; it must be at least 1")
+    most = (os.cpu_count() or 1) * 4
+    if not 1 <= args.workers <= most:
+        raise UserError(f"--workers is {args.workers}; expected 1 to {most} (4 per core on this machine)")
+    if args.port is not None and not 1 <= args.port <= 65535:
+        raise UserError(f"--port is {args.port}; expected a port number from 1 to 65535")
     run_server(load_config(args.config), host=args.host, port=args.port, workers=args.workers)
     return EXIT_OK
 
@@ -95,10 +99,14 @@ def _report(args: argparse.Namespace) -> int:
     from .config import load_config
     from .report import run_report
 
+    first, last = date(1900, 1, 1), date(9999, 12, 30)  # a week before and a day after stay dates
+    expected = f"expected a date as YYYY-MM-DD from {first} to {last}, e.g. 2025-01-31"
     try:
         day = date.fromisoformat(args.date) if args.date else None
     except ValueError:
-        raise UserError(f"--date is {args.date!r}; expected a date as YYYY-MM-DD, e.g. 2025-01-31") from None
+        raise UserError(f"--date is {args.date!r}; {expected}") from None
+    if day is not None and not first <= day <= last:
+        raise UserError(f"--date is {args.date!r}; {expected}")
     paths = run_report(load_config(args.config), day=day)
     print(f"weekly summary: {paths['markdown']}")
     print(f"weekly summary (HTML): {paths['html']}")

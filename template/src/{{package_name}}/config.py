@@ -6,6 +6,7 @@ edit of that file and a rerun. Errors name the key, what it holds and what is al
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,21 +221,26 @@ def parse_config(raw: dict[str, Any], root: Path, source: str = "config") -> Con
         min_lift=reader.number("model.gate.min_lift", 0.02, low=-1.0, high=1.0),
         reference_rows=int(reader.number("model.reference_rows", 5000, low=100, integer=True)),
     )
-    api = dict(reader.get("api", {}) or {})
+    api = reader.section("api")  # its keys: api/settings.py
+    if not isinstance(api, dict):
+        raise reader.fail("api", api, "expected a mapping of API settings")
     if api.get("auth", "none") not in AUTH_MODES:
         raise UserError(f"{source}: api.auth is {api.get('auth')!r}; allowed: {', '.join(AUTH_MODES)}")
-    project = reader.get("project", {}) or {}
-    return Config(
+    config = Config(
         root=root,
-        project_name=str(project.get("name", root.name)),
-        client=str(project.get("client", "")),
+        project_name=str(reader.get("project.name", root.name)),
+        client=str(reader.get("project.client", "") or ""),
         problem_type=problem_type,
         data=data,
         audit=audit,
         model=model,
         drift=parse_drift(reader),
-        api=api,
+        api=dict(api),
     )
+    from .api.settings import api_setting_names  # the api section is checked where it is read
+
+    reader.refuse_unknown(extra={f"api.{name}" for name in api_setting_names()})
+    return config
 
 
 def parse_date_formats(reader: SettingsReader) -> dict[str, str]:
@@ -282,6 +288,32 @@ def parse_drift(reader: SettingsReader) -> DriftConfig:
     )
 
 
+def _keys(node: dict[str, Any], parent: str = "") -> list[str]:
+    """Dotted paths of every key in the mapping, parents before their children."""
+    paths = []
+    for key, value in node.items():
+        path = f"{parent}.{key}" if parent else str(key)
+        paths.append(path)
+        if isinstance(value, dict):
+            paths += _keys(value, path)
+    return paths
+
+
+def _on_path(key: str, name: str) -> bool:
+    """`key` is `name`, one of its parents or inside it (the empty key is everyone's parent)."""
+    return not key or key == name or name.startswith(f"{key}.") or key.startswith(f"{name}.")
+
+
+def _child(name: str, parent: str) -> str:
+    """The part of `name` right below `parent`: data.target below data is target."""
+    rest = name[len(parent) + 1 :] if parent else name
+    return rest.split(".")[0] if name != parent else ""
+
+
+def _join(parent: str, key: str) -> str:
+    return f"{parent}.{key}" if parent else key
+
+
 _MISSING = object()  # no default: the setting is required
 _ABSENT = object()  # a default that tells a missing setting from one set to null
 
@@ -292,8 +324,17 @@ class SettingsReader:
     def __init__(self, raw: dict[str, Any], source: str) -> None:
         self.raw = raw
         self.source = source
+        self.read: set[str] = set()  # every key asked for: what the file may hold
 
     def get(self, key: str, default: Any = _MISSING) -> Any:
+        self.read.add(key)
+        return self._lookup(key, default)
+
+    def section(self, key: str) -> Any:
+        """A mapping read whole by another module, which declares its keys to `refuse_unknown`."""
+        return self._lookup(key, {}) or {}
+
+    def _lookup(self, key: str, default: Any = _MISSING) -> Any:
         node: Any = self.raw
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:
@@ -306,11 +347,26 @@ class SettingsReader:
     def refuse_moved(self, moved: dict[str, tuple[str, str]]) -> None:
         """A setting at its old place would be silently ignored: say where it lives now instead."""
         for old, (new, version) in moved.items():
-            if self.get(old, _ABSENT) is not _ABSENT:
+            if self._lookup(old, _ABSENT) is not _ABSENT:
                 raise UserError(
                     f"{self.source}: {old} is now {new} (template {version}); move it there, or run "
                     "`copier update`, which moves it for you"
                 )
+
+    def refuse_unknown(self, extra: set[str] = frozenset()) -> None:
+        """A key nobody reads is a typo or a setting of another release: it would leave the default in
+        place without a word. Name it, and the closest known key beside it."""
+        known = self.read | set(extra)
+        for key in _keys(self.raw):
+            if any(_on_path(key, name) for name in known):
+                continue
+            parent, _, leaf = key.rpartition(".")
+            siblings = sorted({_child(name, parent) for name in known if _on_path(parent, name)} - {""})
+            close = difflib.get_close_matches(leaf, siblings, n=1, cutoff=0.6)
+            hint = f"did you mean {_join(parent, close[0])}? " if close else ""
+            where = f"under {parent}" if parent else "at the top level"
+            known_here = ", ".join(siblings)
+            raise UserError(f"{self.source}: unknown setting {key}; {hint}known {where}: {known_here}")
 
     def fail(self, key: str, value: Any, allowed: str) -> UserError:
         return UserError(f"{self.source}: {key} is {value!r}; {allowed}")

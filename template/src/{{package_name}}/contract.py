@@ -20,6 +20,7 @@ from .features import add_features
 
 CONTRACT_VERSION = 1
 KINDS = ("numeric", "categorical", "datetime", "text")
+FEATURE_KINDS = ("numeric", "categorical", "datetime")  # text columns are never model inputs
 ROLES = ("target", "id", "time", "feature", "excluded")
 
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import artifacts, signing
 from .config import Config
+from .contract import FEATURE_KINDS
 from .errors import UserError
 
 METADATA_FILE = "metadata.json"
@@ -73,7 +74,23 @@ def read_metadata(config: Config) -> dict[str, Any]:
         raise UserError(f"{path} is not readable JSON ({exc}); run `train` again") from None
     if not isinstance(metadata, dict) or not metadata.get("model_sha256") or not metadata.get("features"):
         raise UserError(f"{path} lacks model_sha256 or features; run `train` again")
+    _check_features(metadata["features"], path)
     return metadata
+
+
+def _check_features(features: Any, path: Path) -> None:
+    """Every command builds its inputs from these entries: a hand-edited or foreign one is named here,
+    not met later as a failure deep in the scorer."""
+    if not isinstance(features, list):
+        raise UserError(f"{path}: features is not a list; run `train` again")
+    for index, feature in enumerate(features):
+        name = feature.get("name") if isinstance(feature, dict) else None
+        kind = feature.get("kind") if isinstance(feature, dict) else None
+        if not isinstance(name, str) or kind not in FEATURE_KINDS:
+            raise UserError(
+                f"{path}: feature {index + 1} ({name!r}) has kind {kind!r}; expected one of "
+                f"{', '.join(FEATURE_KINDS)}; run `train` again to rewrite the metadata"
+            )
 
 
 def load_trained(config: Config, metadata: dict[str, Any] | None = None) -> TrainedModel:

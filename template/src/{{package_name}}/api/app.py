@@ -44,7 +44,9 @@ def create_app(config: Config | None = None, settings: ApiSettings | None = None
     check_can_start(settings)
     metadata = _metadata_or_none(config)
     features, problem_type, classes = _request_features(config, metadata)
-    schemas = build_schemas(features, problem_type, classes, settings.max_records)
+    schemas = build_schemas(
+        features, problem_type, classes, settings.max_records, training_values=not settings.auth_enabled
+    )
     serving = ServingState(config=config, settings=settings, metrics=Metrics(), metadata=metadata)
 
     @asynccontextmanager
@@ -58,7 +60,9 @@ def create_app(config: Config | None = None, settings: ApiSettings | None = None
 
     # The interactive docs (/docs) load Swagger UI from files shipped with the package (mounted at
     # /static-offline-docs), not from a CDN: they work offline and on a client's closed network. Like
-    # /openapi.json, they need no API key. No /redoc: ReDoc still fetches its logo from the internet.
+    # /openapi.json, they need no API key, so with a key required they show types and formats but none
+    # of the categories or ranges seen in training (those are in /v1/model, behind the key). No /redoc:
+    # ReDoc still fetches its logo from the internet.
     app = FastAPIOffline(
         redoc_url=None,
         title=f"{config.project_name} API",

@@ -143,20 +143,27 @@ def _read_dates(records: list[dict[str, Any]], name: str, date_format: str) -> l
 
 
 def build_schemas(
-    features: list[dict[str, Any]], problem_type: str, classes: list[Any], max_records: int
+    features: list[dict[str, Any]],
+    problem_type: str,
+    classes: list[Any],
+    max_records: int,
+    training_values: bool = True,
 ) -> Schemas:
+    """The models for these features. `training_values`: the documentation may show the categories and
+    ranges seen in training (false when the API needs a key: the OpenAPI document is public, and those
+    values describe the client's data; key holders find them in /v1/model)."""
     # Field names are internal (f0, f1, …) and the feature name is the alias: any column name works, even one
     # that is not a Python identifier or that clashes with a pydantic attribute such as `copy` or `json`.
     fields: dict[str, Any] = {}
     for index, feature in enumerate(features):
         annotation = _field_type(feature)
-        info = {"alias": feature["name"], "description": _describe(feature)}
+        info = {"alias": feature["name"], "description": _describe(feature, training_values)}
         if feature.get("nullable"):
             fields[f"f{index}"] = (annotation | None, Field(None, **info))
         else:
             fields[f"f{index}"] = (annotation, Field(..., **info))
     record = create_model("Record", __config__=STRICT, **fields)
-    example = {"records": [example_record(features)]} if features else None
+    example = {"records": [example_record(features, training_values)]} if features else None
     predict_request = create_model(
         "PredictRequest",
         __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [example]} if example else None),
@@ -200,12 +207,15 @@ def build_schemas(
     )
 
 
-def example_record(features: list[dict[str, Any]]) -> dict[str, Any]:
+def example_record(features: list[dict[str, Any]], training_values: bool = True) -> dict[str, Any]:
     """A typical record for the documentation: the middle of each numeric range, the first category,
-    the first date seen in training."""
+    the first date seen in training; without `training_values`, neutral values of the right types."""
     record: dict[str, Any] = {}
     for feature in features:
         kind, low, high = feature["kind"], feature.get("min"), feature.get("max")
+        if not training_values:
+            feature = {"name": feature["name"], "kind": kind, "format": feature.get("format")}
+            low = high = None
         if kind == "numeric":
             record[feature["name"]] = (
                 round((low + high) / 2, 2) if low is not None and high is not None else 0.0
@@ -230,20 +240,26 @@ def _label_type(problem_type: str, classes: list[Any]) -> Any:
     return str | int | float | bool if not classes else str
 
 
-def _describe(feature: dict[str, Any]) -> str:
+def _describe(feature: dict[str, Any], training_values: bool = True) -> str:
     parts = [feature.get("description") or f"{feature['kind']} feature"]
     if feature["kind"] == "datetime":
         parts.append(describe_format(date_format_of(feature)))
     if feature["kind"] == "numeric" and feature.get("dtype") in BOOL_DTYPES:
         parts.append("boolean in training: true or false (read as 1 and 0), or a number")
-    if feature["kind"] == "categorical" and feature.get("categories"):
-        shown = ", ".join(map(str, feature["categories"][:20]))
-        parts.append(f"seen in training: {shown}{' …' if len(feature['categories']) > 20 else ''}")
-    elif "min" in feature and "max" in feature:
-        parts.append(f"range in training: {feature['min']} to {feature['max']}")
+    if training_values:
+        parts += _seen_in_training(feature)
     if feature.get("nullable"):
         parts.append("may be null or left out")
     return "; ".join(parts)
+
+
+def _seen_in_training(feature: dict[str, Any]) -> list[str]:
+    if feature["kind"] == "categorical" and feature.get("categories"):
+        shown = ", ".join(map(str, feature["categories"][:20]))
+        return [f"seen in training: {shown}{' …' if len(feature['categories']) > 20 else ''}"]
+    if "min" in feature and "max" in feature:
+        return [f"range in training: {feature['min']} to {feature['max']}"]
+    return []
 
 
 # Answers that do not depend on the data contract.

@@ -11,6 +11,7 @@ from ..errors import UserError
 
 API_KEY_ENV = "API_KEY"
 API_KEY_HEADER = "X-API-Key"
+MAX_PORT = 65535
 
 
 @dataclass(frozen=True)
@@ -33,37 +34,47 @@ class ApiSettings:
         return self.auth == "api_key"
 
 
+def api_setting_names() -> list[str]:
+    """The keys the `api:` section may hold (the key itself comes from the environment only)."""
+    return [name for name in ApiSettings.__dataclass_fields__ if name != "api_key"]
+
+
 def load_settings(config: Config) -> ApiSettings:
     """Settings from `config.api`; unknown keys are an error, so a typo does not silently fall back."""
     raw: dict[str, Any] = dict(config.api)
     defaults = ApiSettings()
-    known = {name for name in ApiSettings.__dataclass_fields__ if name != "api_key"}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise UserError(
-            f"configs/project.yaml: unknown api setting(s) {', '.join(unknown)}; known: {sorted(known)}"
-        )
     reader = SettingsReader({"api": raw}, "configs/project.yaml")
     auth = reader.choice("api.auth", AUTH_MODES) if "auth" in raw else defaults.auth
     values: dict[str, Any] = {"auth": auth, "host": str(raw.get("host", defaults.host))}
     for name, low in (
-        ("port", 0),
+        ("port", 1),
         ("max_records", 1),
         ("max_body_bytes", 1024),
         ("batch_max_records", 1),
         ("prediction_log_max_bytes", 1024),
         ("prediction_log_max_files", 1),
     ):
-        values[name] = reader.number(f"api.{name}", getattr(defaults, name), low=low, integer=True)
+        high = MAX_PORT if name == "port" else None
+        values[name] = reader.number(f"api.{name}", getattr(defaults, name), low=low, high=high, integer=True)
     values["batch_wait_ms"] = reader.number("api.batch_wait_ms", defaults.batch_wait_ms, low=0)
+    reader.refuse_unknown(extra={f"api.{name}" for name in api_setting_names()})  # a Config built in code
     return ApiSettings(**values, api_key=os.environ.get(API_KEY_ENV) or None)
 
 
 def check_can_start(settings: ApiSettings) -> None:
     """With auth on, a missing key would lock everybody out (or, worse, let everybody in): refuse."""
-    if settings.auth_enabled and not settings.api_key:
+    key = settings.api_key
+    if not settings.auth_enabled:
+        return
+    if not key:
         raise UserError(
             f"api.auth is api_key but the environment variable {API_KEY_ENV} is not set; "
             f"set it to the key clients send in the {API_KEY_HEADER} header "
             "(or set api.auth: none in configs/project.yaml)"
+        )
+    if key != key.strip():
+        what = "holds only whitespace" if not key.strip() else "starts or ends with whitespace"
+        raise UserError(
+            f"{API_KEY_ENV} {what}; HTTP strips it from the {API_KEY_HEADER} header, so no client could "
+            "send this key: set a key without surrounding spaces"
         )

@@ -56,7 +56,11 @@ def read_reference(config: Config, metadata: dict[str, Any], columns: list[Colum
     path = config.models_dir / metadata["reference"]["file"]
     if not path.exists():
         raise UserError(f"no training reference at {path}; run `train` first")
-    reference = pd.read_parquet(path)
+    try:
+        reference = pd.read_parquet(path)
+    except (ValueError, OSError) as error:  # pyarrow's ArrowInvalid is a ValueError
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise UserError(f"{path} is not a readable Parquet file ({reason}); run `train` again") from None
     missing = [column.name for column in columns if column.name not in reference.columns]
     if missing:
         raise UserError(f"{path} lacks column(s) {', '.join(map(repr, missing))}; run `train` again")
