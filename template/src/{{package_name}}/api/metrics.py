@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests and latency per route, predictions, unseen categories, batching, the model.
+"""Prometheus metrics: requests and latency per route, predictions, unseen categories, batching, the model,
+the prediction log.
 
 With several worker processes (`serve --workers N`) each process writes its values to files in
 $PROMETHEUS_MULTIPROC_DIR (set by `serve`) and /metrics adds them up, so a scrape sees the whole server
@@ -90,9 +91,17 @@ class Metrics:
         )
         self.prediction_log_dropped = Counter(
             "prediction_log_dropped",
-            "Prediction log entries dropped because the writer fell behind",
+            "Prediction log entries (records) not logged: the writer fell behind, or the log could not be "
+            "written",
             registry=registry,
         )
+        self.prediction_log_writable = Gauge(
+            "prediction_log_writable",
+            "1 unless the last write of the prediction log failed (then /ready answers 503)",
+            registry=registry,
+            multiprocess_mode="min",
+        )
+        self.prediction_log_writable.set(1)
         self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:

@@ -12,10 +12,21 @@ Entries are queued by the request and written in batches by a background thread.
 `max_bytes` and a new one begun; beyond `max_files` files the oldest are deleted (but not the file another
 worker process is writing to). If the writer falls behind by `capacity` requests, new entries are dropped
 and counted rather than slowing the API down.
+
+When the log cannot be written (a full disk, a file size limit, an I/O error, a directory made read-only),
+requests are still answered: the records of each failed batch are dropped and counted like an overflow, a
+write that failed part way is cut back to the last whole line (the file stays one JSON object per line),
+and `failure` says why, which turns /ready to 503 so that a load balancer sends the traffic elsewhere.
+One error line is logged when an outage begins and one info line, with the records lost, when it ends.
+While the log is unwritable every batch that comes is still tried: a failed write costs one system call.
+Without traffic (the load balancer drained the server) a probe every PROBE_SECONDS appends PROBE_BYTES of
+padding and cuts it off again. The first write that works makes the log, and the server, ready again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
@@ -30,6 +41,52 @@ from .writer import BackgroundWriter
 logger = logging.getLogger(f"{__package__.split('.')[0]}.api")
 SUFFIX = ".jsonl"
 ACTIVE_SECONDS = 600
+# While the log cannot be written and no traffic comes: how often, and with how much, writing is tried.
+# Enough bytes to need a new block of the file system, so that a full disk shows.
+PROBE_SECONDS = 5.0
+PROBE_BYTES = 8192
+
+
+class WriteHealth:
+    """Whether the log can be written. Counts what a failed write loses; logs an outage once when it
+    begins and once, with the records lost, when it ends."""
+
+    def __init__(
+        self,
+        on_drop: Callable[[int], None] | None = None,
+        on_writable: Callable[[bool], None] | None = None,
+    ) -> None:
+        self.failure: str | None = None  # why the log cannot be written (the system's words, no path)
+        self.lost = 0  # records dropped since the outage began
+        self._on_drop = on_drop
+        self._on_writable = on_writable
+
+    def failed(self, error: OSError, lost: int, where: Path | None) -> None:
+        if lost and self._on_drop is not None:
+            self._on_drop(lost)
+        self.lost += lost
+        if self.failure is not None:
+            return
+        self.failure = error.strerror or str(error) or type(error).__name__
+        if self._on_writable is not None:
+            self._on_writable(False)
+        logger.error(
+            "the prediction log cannot be written (%s): %s; predictions are still answered, their log "
+            "entries are dropped and counted until a write works again",
+            where,
+            error,
+        )
+
+    def succeeded(self) -> None:
+        if self.failure is None:
+            return
+        logger.info(
+            "the prediction log is written again; %d record(s) could not be logged while it failed",
+            self.lost,
+        )
+        self.failure, self.lost = None, 0
+        if self._on_writable is not None:
+            self._on_writable(True)
 
 
 class PredictionLog:
@@ -42,6 +99,7 @@ class PredictionLog:
         positive_class: Any = None,
         capacity: int = 100_000,
         on_drop: Callable[[int], None] | None = None,
+        on_writable: Callable[[bool], None] | None = None,
     ) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
@@ -53,21 +111,29 @@ class PredictionLog:
             capacity=capacity,
             on_drop=on_drop,
             on_error=lambda error: logger.error("could not write the prediction log: %s", error),
+            idle=PROBE_SECONDS,
         )
-        self._file: Any = None
+        self.health = WriteHealth(on_drop, on_writable)
+        self._fd: int | None = None  # unbuffered: a failed write leaves nothing behind to write later
         self._path: Path | None = None
         self._size = 0
 
+    @property
+    def failure(self) -> str | None:
+        """Why the log cannot be written now, or None."""
+        return self.health.failure
+
     def start(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # the server still starts: not ready, and the writer keeps trying
+            self.health.failed(error, 0, self.directory)
         self._writer.start()
 
     def stop(self) -> None:
         """Write out everything queued, then close the file."""
         self._writer.close()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self._close()
 
     def add(
         self,
@@ -84,13 +150,46 @@ class PredictionLog:
     # Writer thread ------------------------------------------------------------------------------------------
 
     def _write(self, items: list[tuple]) -> None:
+        if not items:  # nothing came for PROBE_SECONDS
+            if self.health.failure is not None:
+                self._try(b" " * PROBE_BYTES, records=0, keep=False)
+            return
         data = "".join(line for item in items for line in self._lines(*item)).encode("utf-8")
-        full = self._size and self._size + len(data) > self.max_bytes
-        if self._file is None or full or not self._path.exists():  # (deleted by hand or by another worker)
+        self._try(data, records=sum(len(item[3]) for item in items), keep=True)
+
+    def _try(self, data: bytes, *, records: int, keep: bool) -> None:
+        try:
+            self._append(data, keep=keep)
+        except OSError as error:
+            self.health.failed(error, records, self._path or self.directory)
+        else:
+            self.health.succeeded()
+
+    def _append(self, data: bytes, *, keep: bool) -> None:
+        """Append whole lines or nothing: a write that fails part way is cut back to where it began.
+        `keep=False` (the probe) cuts the data off again after writing it."""
+        full = keep and self._size and self._size + len(data) > self.max_bytes
+        if self._fd is None or full or not self._path.exists():  # (deleted by hand or by another worker)
             self._rotate()
-        self._file.write(data)
-        self._file.flush()
-        self._size += len(data)
+        start = self._size
+        try:
+            _write_all(self._fd, data)
+        except OSError as error:
+            self._cut_back(start, error.errno)
+            raise
+        if keep:
+            self._size += len(data)
+        else:
+            self._cut_back(start, None)
+
+    def _cut_back(self, size: int, error_number: int | None) -> None:
+        try:
+            os.ftruncate(self._fd, size)
+        except OSError:  # the cut-off line stays last in its file (readers skip it): begin a new file
+            self._close()
+            return
+        if error_number == errno.EFBIG and size > 0:  # this file may not grow: the next write begins another
+            self._close()
 
     def _lines(self, stamp, request_id, model_version, records, labels, probabilities) -> list[str]:
         timestamp = stamp.isoformat(timespec="microseconds").replace("+00:00", "Z")
@@ -112,13 +211,22 @@ class PredictionLog:
         return lines
 
     def _rotate(self) -> None:
-        if self._file is not None:
-            self._file.close()
+        self._close()
+        self.directory.mkdir(parents=True, exist_ok=True)  # deleted by hand: made again
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%S.%fZ")
-        self._path = self.directory / f"{stamp}-{os.getpid()}{SUFFIX}"
-        self._file = self._path.open("ab")
-        self._size = 0
-        self._prune()
+        path = self.directory / f"{stamp}-{os.getpid()}{SUFFIX}"
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
+        self._path, self._size = path, 0
+        try:
+            self._prune()
+        except OSError as error:  # old files that cannot be deleted do not stop the new one being written
+            logger.warning("could not delete old prediction log files: %s", error)
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            with contextlib.suppress(OSError):  # an error reported at close: the descriptor is freed anyway
+                os.close(fd)
 
     def _prune(self) -> None:
         """Delete the oldest files beyond max_files. Other worker processes write to their newest file:
@@ -137,6 +245,14 @@ class PredictionLog:
             if path not in in_use:
                 path.unlink(missing_ok=True)
                 excess -= 1
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write may write only part (a disk that fills up on the way): write on until all is written or
+    the system says why not (OSError)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _changed_since(path: Path, moment: float) -> bool:

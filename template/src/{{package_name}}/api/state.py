@@ -1,6 +1,10 @@
 """What the service holds while it runs: the verified model, its scorer and explainer, the batchers and
 the prediction log. Loaded once at start-up; a model that is missing or fails its checksum leaves the
-process up and not ready, with the reason."""
+process up and not ready, with the reason. So does a prediction log that cannot be written, for as long as
+it cannot: predictions are still answered, but a load balancer should send the traffic elsewhere.
+
+Reasons are answered to anyone (/ready needs no key): they carry no file system paths, only file names.
+The full reason, paths included, is in the server's log for the operator."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import asyncio
 import gc
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +29,13 @@ logger = logging.getLogger(f"{__package__.split('.')[0]}.api")
 # SHAP's tree algorithm costs about a millisecond per record and keeps the interpreter lock while it runs:
 # explanation batches stay small so that other requests are not held up for long.
 EXPLAIN_BATCH_RECORDS = 32
+# An absolute path (POSIX, home-relative or Windows): in quotes (where it may hold spaces), or where a word
+# begins. Its last part is the file name.
+_ABSOLUTE_PATH = re.compile(
+    r"(?<=')(?:~|[A-Za-z]:)?[/\\][^']+(?=')"
+    r'|(?<=")(?:~|[A-Za-z]:)?[/\\][^"]+(?=")'
+    r"|(?<![^\s(\[=,])(?:~|[A-Za-z]:)?[/\\][^\s'\"()\[\],;]+"
+)
 
 
 class NotScorable(Exception):
@@ -68,6 +80,17 @@ class ServingState:
     def version(self) -> str:
         return self.trained.version if self.trained else "none"
 
+    @property
+    def unready_reason(self) -> str | None:
+        """Why the server should not take traffic now (what /ready answers with 503), or None. The scoring
+        routes ask only `ready`: they answer while the log cannot be written."""
+        if not self.ready:
+            return public_reason(self.reason or self.status)
+        failure = self.prediction_log.failure if self.prediction_log is not None else None
+        if failure is not None:
+            return public_reason(f"the prediction log cannot be written: {failure}")
+        return None
+
     # Start and stop -----------------------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -86,6 +109,7 @@ class ServingState:
             max_files=self.settings.prediction_log_max_files,
             positive_class=self.trained.metadata.get("positive_class") if self.trained else None,
             on_drop=self.metrics.prediction_log_dropped.inc,
+            on_writable=lambda writable: self.metrics.prediction_log_writable.set(1 if writable else 0),
         )
         self.prediction_log.start()
         wait, most = self.settings.batch_wait_ms / 1000, self.settings.batch_max_records
@@ -110,10 +134,11 @@ class ServingState:
             self.trained = load_trained(self.config, self.metadata)
             self.scorer = Scorer(self.trained)
         except Exception as error:  # a missing or tampered model, or a file that is not a model at all
-            self.status, self.reason = "unavailable", str(error) or type(error).__name__
+            reason = str(error) or type(error).__name__
+            self.status, self.reason = "unavailable", public_reason(reason)
             self.explain_reason = self.reason
             self.metrics.model_ready.set(0)
-            logger.error("model not loaded: %s", self.reason)
+            logger.error("model not loaded: %s", reason)
             return
         metadata = self.trained.metadata
         if not self.trained.is_classification:
@@ -139,7 +164,7 @@ class ServingState:
             self.explain_reason = None
         except Exception as error:  # explanations are optional: predictions go on without them
             self.explainer = None
-            self.explain_reason = f"explanations are unavailable: {error}"
+            self.explain_reason = public_reason(f"explanations are unavailable: {error}")
             logger.error("explainer not built: %s", error)
 
     def _batcher(self, name: str, process: Any, wait: float, max_records: int) -> MicroBatcher:
@@ -204,6 +229,12 @@ class ServingState:
         if self.scorer.encoder is not None:  # checked against the Pipeline at start-up
             return self.explainer.explain_matrix(self.scorer.encoder.transform(records))
         return self.explainer.explain(self.scorer.frame(records))
+
+
+def public_reason(reason: str) -> str:
+    """The reason with every absolute path replaced by its file name: enough to act on, while the layout
+    of the machine stays private."""
+    return _ABSOLUTE_PATH.sub(lambda match: re.split(r"[/\\]", match.group().rstrip("/\\"))[-1], reason)
 
 
 def _check_finite(finite: list[bool]) -> None:

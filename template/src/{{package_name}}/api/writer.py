@@ -4,6 +4,9 @@ Waking a writer thread for every log line would cost the event loop a hand-over 
 per request. Instead the writer wakes on the first queued item, lets items gather for `interval`
 seconds, then formats and writes them all in one go; at most `capacity` items wait, beyond that new
 items are dropped and counted rather than letting memory grow or the API slow down.
+
+A writer whose target can fail for a while (a full disk) also asks for `write([])` after `idle` seconds
+without items: the owner's chance to probe whether writing works again while no traffic comes.
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ class BackgroundWriter:
         capacity: int = 100_000,
         on_drop: Callable[[int], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
+        idle: float | None = None,
     ) -> None:
         self.write = write
         self.interval = interval
         self.capacity = capacity
         self.on_drop = on_drop
         self.on_error = on_error
+        self.idle = idle
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -56,8 +61,11 @@ class BackgroundWriter:
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            items = [self._queue.get()]
-            if items[0] is not _STOP:
+            try:
+                items = [self._queue.get(timeout=self.idle)]
+            except queue.Empty:  # only with `idle` set: nothing came, the write call is the owner's probe
+                items = []
+            if items and items[0] is not _STOP:
                 time.sleep(self.interval)
             while True:
                 try:
@@ -67,7 +75,7 @@ class BackgroundWriter:
             if _STOP in items:
                 stopping = True
                 items = [item for item in items if item is not _STOP]
-            if not items:
+            if not items and (stopping or self.idle is None):
                 continue
             try:
                 self.write(items)

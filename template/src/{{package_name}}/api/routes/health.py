@@ -19,8 +19,12 @@ async def health() -> Health:
 
 @router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness}})
 async def ready(state: State) -> JSONResponse:
-    """200 once the model is loaded and its checksum verified; 503 with the reason otherwise."""
-    if state.ready:
+    """200 once the model is loaded and its checksum verified, and while the prediction log can be written;
+    503 with the reason (no file system paths: this route needs no key) otherwise."""
+    reason = state.unready_reason
+    if reason is None:
         return JSONResponse(Readiness(status="ready", model_version=state.version).model_dump())
-    answer = Readiness(status=state.status, reason=state.reason)
+    status = state.status if not state.ready else "unavailable"
+    version = state.version if state.ready else None
+    answer = Readiness(status=status, model_version=version, reason=reason)
     return JSONResponse(answer.model_dump(), status_code=503)
