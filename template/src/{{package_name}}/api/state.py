@@ -257,7 +257,7 @@ def _one_thread_per_call() -> None:
 def _reference_rows(config: Config, columns: list[str]) -> Any:
     """Training rows kept by `train` (models/reference.parquet): the linear explainer's baseline."""
     path = config.models_dir / "reference.parquet"
-    if not path.exists():
+    if not path.is_file():  # missing, or not a regular file (a FIFO would block the start for ever)
         return None
     import pandas as pd
 
@@ -267,6 +267,8 @@ def _reference_rows(config: Config, columns: list[str]) -> Any:
 
 def _reference_predictions(config: Config) -> list[float] | None:
     path = config.models_dir / "reference.parquet"
+    if not path.is_file():
+        return None
     try:
         import pandas as pd
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..artifacts import require_regular_file
 from ..config import Config
 from ..data import READERS, load_table, to_datetime
 from ..errors import UserError
@@ -56,6 +57,7 @@ def read_reference(config: Config, metadata: dict[str, Any], columns: list[Colum
     path = config.models_dir / metadata["reference"]["file"]
     if not path.exists():
         raise UserError(f"no training reference at {path}; run `train` first")
+    require_regular_file(path, "training reference")
     try:
         reference = pd.read_parquet(path)
     except (ValueError, OSError) as error:  # pyarrow's ArrowInvalid is a ValueError
