@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-
-def add_features(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return `frame` with derived feature columns added (none by default)."""
-    return frame
-
-
 # Full names (module.ClassName, as in models/metadata.json under model_types) of types a customised Pipeline
 # holds beyond the ones the template's pipelines use, e.g. "sklearn.preprocessing._data.RobustScaler". The
 # model loader refuses any type that is not on its list; this list is code, so a model file cannot extend it.
 EXTRA_MODEL_TYPES: tuple[str, ...] = ()
+
+
+def add_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return `frame` with derived feature columns added (none by default)."""
+    return frame
