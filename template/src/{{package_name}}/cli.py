@@ -49,11 +49,18 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .batch import score_file
+    from .batch import score_file, sigterm_as_interrupt
     from .config import load_config
 
-    summary = score_file(load_config(args.config), Path(args.input), Path(args.output))
-    print(f"{summary['rows']:,} rows scored in {summary['seconds']} s: {summary['output']}")
+    config = load_config(args.config)
+    with sigterm_as_interrupt():  # the partial output is removed on SIGTERM as on Ctrl+C
+        summary = score_file(
+            config, Path(args.input), Path(args.output), chunk_rows=args.chunk_rows, on_error=args.on_error
+        )
+    scored = f"{summary['rows']:,} rows scored"
+    if summary["rejects"]:
+        scored += f", {summary['rejected']:,} rejected (listed in {summary['rejects']})"
+    print(f"{scored} in {summary['seconds']} s: {summary['output']}")
     return EXIT_OK
 
 
@@ -137,6 +144,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--input", required=True, help="file of records with the model's feature columns")
     predict.add_argument("--output", required=True, help="where to write the ID columns and predictions")
+    predict.add_argument(
+        "--on-error",
+        choices=["fail", "skip"],
+        default="fail",
+        help="rows that break the model's data contract: fail (default: write nothing, list the first "
+        "ones) or skip (score the others; the bad ones go to <output stem>.rejects.csv)",
+    )
+    predict.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=50_000,
+        help="rows read and scored at a time: memory against speed (default 50000)",
+    )
     predict.set_defaults(run=_predict)
     serve = commands.add_parser(
         "serve", help="run the prediction API (settings: api in configs/project.yaml)"

@@ -36,7 +36,7 @@ MISSING_MARKERS = frozenset(
      "none", "#N/A", "#N/A N/A", "#NA", "<NA>", "-1.#IND", "1.#IND", "-1.#QNAN", "1.#QNAN",
      "-", "--", "?", "."}
 )  # fmt: skip
-_BOOLEANS = {"True": True, "TRUE": True, "true": True, "False": False, "FALSE": False, "false": False}
+BOOLEAN_WORDS = {"True": True, "TRUE": True, "true": True, "False": False, "FALSE": False, "false": False}
 ISO8601 = "ISO8601"
 YEAR_FORMAT = "%Y"  # a time column of whole numbers such as 1998: years
 YEAR_RANGE = (1000, 2999)
@@ -107,7 +107,7 @@ def mark_missing(
         if known is None and values_kind == "number":
             kept = pd.to_numeric(kept.astype(str).str.strip())
         elif known is None and values_kind == "boolean":
-            kept = kept.astype(str).str.strip().map(_BOOLEANS).astype(object)
+            kept = kept.astype(str).str.strip().map(BOOLEAN_WORDS).astype(object)
         frame[name] = kept.reindex(column.index)
     frame.attrs["missing_markers"] = found
     return frame
@@ -131,7 +131,7 @@ def _values_kind(text: pd.Series) -> str | None:
     """ "number" or "boolean" when every value is one (a marker cannot be a value there), else None."""
     if text.empty:
         return None
-    if text.isin(_BOOLEANS.keys()).all():
+    if text.isin(BOOLEAN_WORDS.keys()).all():
         return "boolean"
     return "number" if pd.to_numeric(text, errors="coerce").notna().all() else None
 
