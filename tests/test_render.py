@@ -117,6 +117,16 @@ def test_config_reflects_non_default_answers(tmp_path):
     assert config["drift"]["schedule"] == "30 7 * * 1-5"
 
 
+def test_a_long_package_name_keeps_the_code_lint_clean(tmp_path):
+    """Lines that hold the package name grow with it: ruff (the project's own settings) must pass for the
+    longest names the answers produce, not only for the default one, before anything is installed."""
+    project = render(tmp_path / "p", skip_tasks=True, project_name="Matrix multiclass gradient boosting")
+    ruff = [sys.executable, "-m", "ruff"]
+    for command in (["check", "."], ["format", "--check", "."]):
+        result = subprocess.run([*ruff, *command], cwd=project, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("problem_type", ["binary", "multiclass", "regression"])
 def test_config_is_accepted_by_the_generated_code(tmp_path, problem_type):
     """The generated config loader (it needs only PyYAML) reads the rendered settings without complaint."""
