@@ -308,12 +308,16 @@ def test_updated_project_equals_a_fresh_copy_but_for_the_client_edits(
 
 @pytest.mark.slow
 def test_the_projects_tests_pass_after_the_update(story: Story, default_project: Path) -> None:
-    """The generated fast tier plus the engagement's own test and the template's new one, in the shared
-    environment of the installed default project (same dependencies), on the updated code."""
+    """The engagement's own test, the template's new one, and the generated tests that train, save, load
+    and score a model through the engagement's edited features.py and settings, in the shared environment
+    of the installed default project (same dependencies), on the updated code. (The whole generated suite
+    runs on fresh renders in test_generated.py.)"""
     python = default_project / ".venv" / "bin" / "python"
     env = {**PROJECT_ENV, "PYTHONPATH": str(story.project / "src")}
     env.pop("VIRTUAL_ENV", None)
-    command = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", "-rA"]
+    touched = ("client_rules", "template_release", "config_and_data", "cli", "scoring", "model_files")
+    files = [f"tests/test_{name}.py" for name in touched]
+    command = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", "-rA", *files]
     result = check(run(command, cwd=story.project, env=env))
     assert "PASSED tests/test_client_rules.py::test_charges_per_month" in result.stdout
     assert "PASSED tests/test_template_release.py::test_makefile_names_the_template_release" in result.stdout
