@@ -22,7 +22,8 @@ from browser import Browser, check_pages
 from conftest import PROJECT_ENV, check, run
 from serving import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+# One worker runs them all: the reported project and the browser are built once.
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 API_KEY = "browser-test-key-0123456789"
 
