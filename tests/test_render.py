@@ -132,7 +132,7 @@ def test_config_is_accepted_by_the_generated_code(tmp_path, problem_type):
     """The generated config loader (it needs only PyYAML) reads the rendered settings without complaint."""
     project = render(tmp_path / "p", skip_tasks=True, problem_type=problem_type)
     check = (
-        "from acme_churn.config import load_config; c = load_config('configs/project.yaml'); "
+        "from acme_churn.core.config import load_config; c = load_config('configs/project.yaml'); "
         "print(c.problem_type, c.data_path.is_file())"
     )
     result = subprocess.run(

@@ -322,7 +322,7 @@ def test_the_projects_tests_pass_after_the_update(story: Story, default_project:
     assert "PASSED tests/test_client_rules.py::test_charges_per_month" in result.stdout
     assert "PASSED tests/test_template_release.py::test_makefile_names_the_template_release" in result.stdout
     # The updated project's settings load with the updated code.
-    script = f"from {PACKAGE}.config import load_config; c = load_config(); print(c.data.target)"
+    script = f"from {PACKAGE}.core.config import load_config; c = load_config(); print(c.data.target)"
     assert check(run([python, "-c", script], cwd=story.project, env=env)).stdout.strip() == "cancelled"
 
 

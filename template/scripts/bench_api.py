@@ -108,10 +108,10 @@ def in_process_rates(record: dict[str, Any], seconds: float = 3.0) -> dict[str, 
     with a one-row DataFrame (what a naive endpoint does) and through the API's scorer; explanations the
     way the API makes them, of 1 and of 64 records per call (SHAP's cost per record is the ceiling of
     /v1/explain)."""
-    config = importlib.import_module(f"{PACKAGE}.config").load_config(ROOT / "configs" / "project.yaml")
-    scoring = importlib.import_module(f"{PACKAGE}.scoring")
-    schemas = importlib.import_module(f"{PACKAGE}.api.schemas")
-    explain = importlib.import_module(f"{PACKAGE}.explain")
+    config = importlib.import_module(f"{PACKAGE}.core.config").load_config(ROOT / "configs" / "project.yaml")
+    scoring = importlib.import_module(f"{PACKAGE}.serving.scoring")
+    schemas = importlib.import_module(f"{PACKAGE}.serving.api.schemas")
+    explain = importlib.import_module(f"{PACKAGE}.serving.explain")
     import pandas as pd
     from threadpoolctl import threadpool_limits
 

@@ -18,15 +18,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import GateFailed, UserError, one_line, record_internal_error
+from .core.errors import GateFailed, UserError, one_line, record_internal_error
 
 EXIT_OK, EXIT_GATE, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_DRIFT = 1
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from .audit import run_audit
-    from .config import load_config
+    from .audit.checks import run_audit
+    from .core.config import load_config
 
     summary = run_audit(load_config(args.config))
     print(f"audit report: {summary['outputs']['html']}")
@@ -34,9 +34,9 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .train import run_train
-    from .wording import number
+    from .core.config import load_config
+    from .core.wording import number
+    from .training.train import run_train
 
     metadata = run_train(load_config(args.config), data_path=Path(args.data) if args.data else None)
     gate = metadata["gate"]
@@ -49,8 +49,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .batch import score_file, sigterm_as_interrupt
-    from .config import load_config
+    from .core.config import load_config
+    from .serving.batch import score_file, sigterm_as_interrupt
 
     config = load_config(args.config)
     with sigterm_as_interrupt():  # the partial output is removed on SIGTERM as on Ctrl+C
@@ -65,8 +65,8 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .serve import run_server
+    from .core.config import load_config
+    from .serving.serve import run_server
 
     most = (os.cpu_count() or 1) * 4
     if not 1 <= args.workers <= most:
@@ -78,7 +78,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _drift(args: argparse.Namespace) -> int:
-    from .config import load_config
+    from .core.config import load_config
     from .drift.monitor import run_drift
 
     summary = run_drift(
@@ -103,8 +103,8 @@ def _drift(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from datetime import date
 
-    from .config import load_config
-    from .report import run_report
+    from .core.config import load_config
+    from .reporting.weekly import run_report
 
     first, last = date(1900, 1, 1), date(9999, 12, 30)  # a week before and a day after stay dates
     expected = f"expected a date as YYYY-MM-DD from {first} to {last}, e.g. 2025-01-31"
@@ -229,7 +229,7 @@ def _internal_error(error: Exception, args: argparse.Namespace, argv: list[str])
 
 def _project_root(config: str | None) -> Path | None:
     """The folder above configs/ (as `load_config` sees it), or None when there is no config to go by."""
-    from .config import find_config
+    from .core.config import find_config
 
     try:
         return (Path(config) if config else find_config()).resolve().parent.parent

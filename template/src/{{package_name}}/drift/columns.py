@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..config import CATEGORICAL_DRIFT_METHODS, NUMERIC_DRIFT_METHODS, DriftConfig
+from ..core.config import CATEGORICAL_DRIFT_METHODS, NUMERIC_DRIFT_METHODS, DriftConfig
 
 NUMERIC, CATEGORICAL, PREDICTION = "numeric", "categorical", "prediction"
 

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..artifacts import require_regular_file
-from ..config import Config
-from ..data import READERS, load_table, to_datetime
-from ..errors import UserError
+from ..artifacts.files import require_regular_file
+from ..core.config import Config
+from ..core.errors import UserError
+from ..data.tables import READERS, load_table, to_datetime
 from .columns import PREDICTION, Column, comparable
 
 # Every line of the prediction log begins with its timestamp, in a fixed format (api/prediction_log.py).
@@ -251,8 +251,8 @@ def read_file(
 
 def _predict(config: Config, frame: pd.DataFrame) -> np.ndarray:
     """The current model's output on rows that came without it, in the form the reference keeps."""
-    from ..progress import step
-    from ..scoring import Scorer, load_trained
+    from ..core.progress import step
+    from ..serving.scoring import Scorer, load_trained
 
     with step(f"scoring {len(frame):,} rows with the current model (the file has no predictions)"):
         trained = load_trained(config)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import UserError
+from ..core.errors import UserError
 from .columns import NUMERIC, Column
 
 
@@ -102,7 +102,7 @@ def check_agreement(verdicts: dict[str, Verdict], report_scores: dict[str, float
 
 def save_html(snapshot, path: Path) -> None:
     """Evidently's self-contained HTML (scripts inlined: it opens offline), written atomically."""
-    from ..artifacts import write_atomic
+    from ..artifacts.files import write_atomic
 
     write_atomic(path, snapshot.get_html_str(as_iframe=False))
 

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .. import artifacts
-from ..config import Config
-from ..errors import UserError
-from ..progress import say, step
+from ..artifacts import files as artifacts
+from ..core.config import Config
+from ..core.errors import UserError
+from ..core.progress import say, step
 from .columns import Column, monitored_columns
 from .current import Current, read_file, read_log, read_reference, window_start
 
@@ -30,7 +30,7 @@ def run_drift(
     seed: int | None = None,
 ) -> dict[str, Any]:
     """Run the monitor; returns what drift.json holds (plus the paths written)."""
-    from ..scoring import read_metadata
+    from ..serving.scoring import read_metadata
 
     started = time.perf_counter()
     settings = config.drift

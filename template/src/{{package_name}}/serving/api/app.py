@@ -18,10 +18,10 @@ from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from starlette.requests import ClientDisconnect
 
-from .. import __version__
-from ..config import Config, load_config
-from ..contract import load_contract
-from ..errors import UserError
+from ... import __version__
+from ...core.config import Config, load_config
+from ...core.errors import UserError
+from ...data.contract import load_contract
 from ..scoring import read_metadata
 from .access_log import SERVER_LOGGER, configure_logging, stop_logging
 from .deps import require_api_key

@@ -28,9 +28,9 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from ..core.errors import UserError
 
-PACKAGE = __package__
+PACKAGE = __package__.split(".")[0]
 # Exact names (module.qualname) as skops writes them: scikit-learn's classes under their defining modules.
 ALLOWED_TYPES = frozenset(
     {
@@ -71,11 +71,13 @@ ALLOWED_TYPES = frozenset(
         "sklearn._loss.link.Interval", "sklearn._loss.link.IdentityLink", "sklearn._loss.link.LogitLink",
         "sklearn._loss.link.MultinomialLogit",
         # This package's own transformers.
-        f"{PACKAGE}.pipeline.ContractCoercer", f"{PACKAGE}.pipeline.OneHotUnseenAsMix",
-        f"{PACKAGE}.pipeline.CalendarFeatures",
+        f"{PACKAGE}.training.pipeline.ContractCoercer", f"{PACKAGE}.training.pipeline.OneHotUnseenAsMix",
+        f"{PACKAGE}.training.pipeline.CalendarFeatures",
     }
 )  # fmt: skip
 FEATURES_MODULE = f"{PACKAGE}.features"
+# Where release 1.x of the template kept the package's transformers: a model file trained then names them so.
+MOVED_IN_2_0 = f"{PACKAGE}.pipeline."
 HOW_TO_ALLOW = (
     "a model file may hold only the types the project's pipelines are built from; if a customised "
     "Pipeline needs one on purpose, add its full name to EXTRA_MODEL_TYPES in features.py"
@@ -84,7 +86,7 @@ HOW_TO_ALLOW = (
 
 def allowed_types() -> frozenset[str]:
     """The shipped list plus the project's own additions (features.EXTRA_MODEL_TYPES)."""
-    from . import features
+    from .. import features
 
     return ALLOWED_TYPES | frozenset(getattr(features, "EXTRA_MODEL_TYPES", ()))
 
@@ -137,5 +139,10 @@ def check_model_types(source: Path | bytes) -> list[str]:
     if refused:
         where = source if isinstance(source, Path) else "the trained model"
         refused_list = ", ".join(refused)
+        if all(name.startswith(MOVED_IN_2_0) for name in refused):
+            raise UserError(
+                f"{where} was trained before the project moved to release 2.0 of its template (it names "
+                f"{refused_list}); run `make train` to rebuild it with the current code"
+            )
         raise UserError(f"{where} holds types this project does not load: {refused_list}; {HOW_TO_ALLOW}")
     return sorted(names)

@@ -24,18 +24,20 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
-from . import __version__, artifacts, signing
-from . import contract as contract_mod
-from .config import Config
-from .data import file_sha256, load_table, prepare_training_data
-from .errors import GateFailed, UserError
+from .. import __version__
+from ..artifacts import files as artifacts
+from ..artifacts import signing
+from ..artifacts.model_file import check_model_types
+from ..core.config import Config
+from ..core.errors import GateFailed, UserError
+from ..core.progress import say, step
+from ..core.wording import number, plain
+from ..data import contract as contract_mod
+from ..data.tables import file_sha256, load_table, prepare_training_data
+from ..serving.scoring import METADATA_FILE
 from .evaluate import CVResult, cautions, cross_validate, gate, is_better, score_fitted_on_folds
 from .groups import group_metrics
-from .model_file import check_model_types
 from .pipeline import build_pipeline
-from .progress import say, step
-from .scoring import METADATA_FILE
-from .wording import number, plain
 
 LIBRARIES = ("numpy", "pandas", "scikit-learn", "skops", "scipy")
 PREDICTION_COLUMN = "prediction"
@@ -143,7 +145,7 @@ def run_train(config: Config, data_path: Path | None = None) -> dict[str, Any]:
 
 def _load_champion(config: Config):
     """The current model and its metadata, which a challenger must beat."""
-    from .scoring import load_trained
+    from ..serving.scoring import load_trained
 
     try:
         return load_trained(config)
@@ -216,7 +218,7 @@ def _contract_for(frame: pd.DataFrame, config: Config) -> dict[str, Any]:
     contract = contract_mod.load_contract(config.schema_path)
     if contract is not None:
         return contract
-    from .audit import detect, exclusions
+    from ..audit.checks import detect, exclusions
 
     with step("no configs/schema.json yet: inferring the data contract (run `audit` for the full report)"):
         contract = contract_mod.infer_contract(frame, config, exclusions(detect(frame, config)))

@@ -25,8 +25,8 @@ from typing import Any
 import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
-from .config import Config
-from .errors import UserError
+from ..core.config import Config
+from ..core.errors import UserError
 
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 # Read by `pd.read_csv` as missing: empty cells only (pandas' defaults would also read "None" and "NA").

@@ -16,7 +16,7 @@ import json
 import os
 from pathlib import Path
 
-from .errors import UserError
+from ..core.errors import UserError
 
 KEY_ENV = "MODEL_SIGNING_KEY"
 SIGNATURE_FILE = "signature.json"
@@ -42,7 +42,7 @@ def _digest(key: bytes, files: list[Path]) -> str:
 
 def sign(models_dir: Path, files: list[Path]) -> Path | None:
     """Write the signature of `files` when a key is set (and remove a stale one when not); its path."""
-    from .artifacts import write_json
+    from .files import write_json
 
     target = models_dir / SIGNATURE_FILE
     key = signing_key()

@@ -21,10 +21,10 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from . import contract as contract_mod
-from .config import Config
-from .data import to_datetime
-from .features import add_features
+from ..core.config import Config
+from ..data import contract as contract_mod
+from ..data.tables import to_datetime
+from ..features import add_features
 
 CALENDAR_PARTS = ("year", "month", "dayofweek")
 

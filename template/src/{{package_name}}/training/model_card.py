@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.wording import number
 from .evaluate import LOWER_IS_BETTER, METRICS, NO_SKILL_WORDS
-from .wording import number
 
 METRIC_LABELS = {
     "roc_auc": "ROC AUC",
@@ -39,7 +39,7 @@ METRIC_MEANINGS = {
 
 def importance_figure(importance: list[dict[str, float]], top: int = 15) -> bytes:
     """Horizontal bar chart of the most important features, as PNG bytes."""
-    from . import plots
+    from ..reporting import plots
 
     rows = importance[:top][::-1]
     with plots.style():

@@ -9,8 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .data import file_sha256
-from .errors import UserError
+from ..core.errors import UserError
+from ..data.tables import file_sha256
 from .model_file import check_model_types, refused_types
 
 _UMASK = os.umask(0)

@@ -57,7 +57,7 @@ def record_internal_error(
 def _error_folders(root: Path | None) -> Iterator[Path]:
     if root is not None:
         yield root / ERRORS_FOLDER
-    yield Path(tempfile.gettempdir()) / f"{__package__}-errors"
+    yield Path(tempfile.gettempdir()) / f"{__package__.split('.')[0]}-errors"
 
 
 def one_line(error: BaseException, limit: int = 200) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import Config
+from ...core.config import Config
 from ..scoring import Predictions, Scorer, TrainedModel, load_trained, read_metadata
 from .batching import MicroBatcher
 from .metrics import Metrics

@@ -27,9 +27,9 @@ from typing import Any
 
 import pandas as pd
 
-from .config import Config
-from .data import CSV_MISSING, READERS, mark_missing
-from .errors import UserError
+from ..core.config import Config
+from ..core.errors import UserError
+from ..data.tables import CSV_MISSING, READERS, mark_missing
 from .row_checks import check_rows
 from .scoring import Scorer, load_trained
 

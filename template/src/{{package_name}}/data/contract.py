@@ -13,10 +13,10 @@ from typing import Any
 
 import pandas as pd
 
-from .config import Config
-from .data import column_date_format, to_datetime
-from .errors import UserError
-from .features import add_features
+from ..core.config import Config
+from ..core.errors import UserError
+from ..features import add_features
+from .tables import column_date_format, to_datetime
 
 CONTRACT_VERSION = 1
 KINDS = ("numeric", "categorical", "datetime", "text")

@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import artifacts, signing
-from .config import Config
-from .contract import FEATURE_KINDS
-from .errors import UserError
+from ..artifacts import files as artifacts
+from ..artifacts import signing
+from ..core.config import Config
+from ..core.errors import UserError
+from ..data.contract import FEATURE_KINDS
 
 METADATA_FILE = "metadata.json"
 
@@ -205,7 +206,7 @@ def compile_encoder(pipeline: Any, names: list[str]) -> FastEncoder:
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
-    from .pipeline import ContractCoercer
+    from ..training.pipeline import ContractCoercer
 
     if len(pipeline.steps) != 3:
         raise NotCompilable("the Pipeline does not have the steps coerce, prepare, model")
@@ -238,7 +239,7 @@ def compile_encoder(pipeline: Any, names: list[str]) -> FastEncoder:
 def _compile_branch(kind: str, columns: list[str], steps: list[Any]) -> Callable[[list[dict]], np.ndarray]:
     from sklearn.preprocessing import OneHotEncoder
 
-    from .pipeline import CALENDAR_PARTS, CalendarFeatures
+    from ..training.pipeline import CALENDAR_PARTS, CalendarFeatures
 
     if kind == "categorical" and steps and isinstance(steps[-1], OneHotEncoder):
         return _one_hot(columns, steps)

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..data.tables import BOOLEAN_WORDS, to_datetime
 from .api.schemas import BOOL_DTYPES, FIRST_YEAR, LARGEST, LAST_YEAR, date_format_of, describe_format
-from .data import BOOLEAN_WORDS, to_datetime
 
 REJECTS_COLUMNS = ["row", "column", "value", "reason"]
 # A number as written in a file: 12, -3.5, .5, 1e6 (not "inf" or "nan": those are words in a text column).

@@ -17,11 +17,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import artifacts
-from .config import Config
-from .errors import UserError
-from .progress import step
-from .wording import count, number
+from ..artifacts import files as artifacts
+from ..core.config import Config
+from ..core.errors import UserError
+from ..core.progress import step
+from ..core.wording import count, number
 
 WEEK = timedelta(days=7)
 RECENT_EXPERIMENTS = 10
@@ -237,7 +237,7 @@ def _drift_blockers(drift: dict[str, Any] | None) -> list[str]:
 
 def impact(sources: Sources, config: Config) -> Bullet:
     """What the model means for the business, in plain words, and whether that still holds."""
-    from .model_card import plain_summary
+    from ..training.model_card import plain_summary
 
     if not sources.metadata:
         return Bullet("Business impact", "Not measurable yet: no model has passed the quality gate.", "info")
@@ -360,7 +360,7 @@ def render_markdown(
 def render_html(
     config: Config, day: date, bullets: list[Bullet], sources: Sources, figure: bytes | None
 ) -> str:
-    from . import html_report as h
+    from . import html as h
 
     summary = "".join(
         f'<div class="callout {bullet.level}"><strong>{html.escape(bullet.title)}:</strong> '
@@ -406,7 +406,7 @@ def _window(drift: dict[str, Any]) -> str:
 
 
 def _metric_label(metric: str) -> str:
-    from .model_card import METRIC_LABELS
+    from ..training.model_card import METRIC_LABELS
 
     return METRIC_LABELS.get(metric, metric)
 

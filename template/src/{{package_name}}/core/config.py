@@ -237,7 +237,7 @@ def parse_config(raw: dict[str, Any], root: Path, source: str = "config") -> Con
         drift=parse_drift(reader),
         api=dict(api),
     )
-    from .api.settings import api_setting_names  # the api section is checked where it is read
+    from ..serving.api.settings import api_setting_names  # the api section is checked where it is read
 
     reader.refuse_unknown(extra={f"api.{name}" for name in api_setting_names()})
     return config

@@ -11,10 +11,10 @@ import os
 import shutil
 import tempfile
 
+from ..core.config import CONFIG_RELATIVE_PATH, Config
 from .api.access_log import configure_logging
 from .api.metrics import MULTIPROCESS_ENV
 from .api.settings import check_can_start, load_settings
-from .config import CONFIG_RELATIVE_PATH, Config
 
 APP_FACTORY = f"{__package__}.api.app:create_app"
 

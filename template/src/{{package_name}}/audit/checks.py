@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import artifacts
-from . import contract as contract_mod
-from .config import Config
-from .data import MISSING_MARKERS, check_configured_columns, file_sha256, load_table, to_datetime
-from .progress import say, step
-from .wording import count
+from ..artifacts import files as artifacts
+from ..core.config import Config
+from ..core.progress import say, step
+from ..core.wording import count
+from ..data import contract as contract_mod
+from ..data.tables import MISSING_MARKERS, check_configured_columns, file_sha256, load_table, to_datetime
 
 AUDIT_VERSION = 1
 LEAKAGE_SAMPLE_ROWS = 20_000
@@ -1431,7 +1431,7 @@ def run_audit(config: Config) -> dict[str, Any]:
     docs/data_dictionary.md. Everything is computed before anything is written, and each file is replaced
     atomically, so a failure leaves the previous outputs as they were. Returns the summary (audit.json)."""
     # Imported here because the report builds on this module's findings and tables.
-    from .audit_report import build_report, data_dictionary
+    from .report import build_report, data_dictionary
 
     started = time.perf_counter()
     with step(f"loading {config.data_path}"):

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import Config
-from .errors import UserError
-from .progress import say
-from .wording import count, number, plain
+from ..core.config import Config
+from ..core.errors import UserError
+from ..core.progress import say
+from ..core.wording import count, number, plain
 
 # Metrics per problem type; the first is the one the quality gate compares.
 METRICS = {

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import html_report as h
-from . import plots
-from .audit import LEAKAGE_FOLDS, MOSTLY_MISSING_SHARE, column_notes, column_table, exclusions
-from .config import Config
+from ..core.config import Config
+from ..reporting import html as h
+from ..reporting import plots
+from .checks import LEAKAGE_FOLDS, MOSTLY_MISSING_SHARE, column_notes, column_table, exclusions
 
 WIDE = 8.6  # inches: single charts fill the report's width
 NUMERIC_PLOTS = 12  # small multiples per figure, so that each stays readable

@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import AUTH_MODES, Config, SettingsReader
-from ..errors import UserError
+from ...core.config import AUTH_MODES, Config, SettingsReader
+from ...core.errors import UserError
 
 API_KEY_ENV = "API_KEY"
 API_KEY_HEADER = "X-API-Key"
