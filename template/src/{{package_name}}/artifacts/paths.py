@@ -1,0 +1,95 @@
+"""Where every file the project writes lives: the one place that names them.
+
+Folders come from the settings (`Config.models_dir`, `reports_dir`, ...); the names inside them are here.
+Code asks `ModelFolder(config.models_dir).metadata` or `ReportFolder(config.reports_dir).audit_json`
+instead of joining string literals, so a name is changed in one line and cannot drift between the writer and
+its readers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+MODEL_FILE = "model.skops"
+METADATA_FILE = "metadata.json"
+REFERENCE_FILE = "reference.parquet"
+SIGNATURE_FILE = "signature.json"
+
+EXPERIMENTS_FILE = "experiments.jsonl"
+MODEL_CARD_FILE = "model_card.md"
+IMPORTANCE_FIGURE = "feature_importance.png"
+AUDIT_JSON = "audit.json"
+AUDIT_HTML = "audit.html"
+DATA_DICTIONARY = "data_dictionary.md"
+DRIFT_JSON = "drift.json"
+DRIFT_HTML = "drift.html"
+
+PREDICTION_LOG_SUFFIX = ".jsonl"
+REJECTS_SUFFIX = ".rejects.csv"
+
+
+@dataclass(frozen=True)
+class ModelFolder:
+    """models/ (or $MODEL_DIR): what `train` writes and every model consumer reads."""
+
+    root: Path
+
+    @property
+    def model(self) -> Path:
+        return self.root / MODEL_FILE
+
+    @property
+    def metadata(self) -> Path:
+        return self.root / METADATA_FILE
+
+    @property
+    def reference(self) -> Path:
+        return self.root / REFERENCE_FILE
+
+    @property
+    def signature(self) -> Path:
+        return self.root / SIGNATURE_FILE
+
+
+@dataclass(frozen=True)
+class ReportFolder:
+    """reports/: the experiment log, the model card and the audit and drift reports."""
+
+    root: Path
+
+    @property
+    def experiments(self) -> Path:
+        return self.root / EXPERIMENTS_FILE
+
+    @property
+    def model_card(self) -> Path:
+        return self.root / MODEL_CARD_FILE
+
+    @property
+    def importance_figure(self) -> Path:
+        return self.root / "figures" / IMPORTANCE_FIGURE
+
+    @property
+    def audit_dir(self) -> Path:
+        return self.root / "audit"
+
+    @property
+    def audit_json(self) -> Path:
+        return self.audit_dir / AUDIT_JSON
+
+    @property
+    def audit_html(self) -> Path:
+        return self.audit_dir / AUDIT_HTML
+
+    @property
+    def drift_dir(self) -> Path:
+        return self.root / "drift"
+
+    @property
+    def drift_json(self) -> Path:
+        return self.drift_dir / DRIFT_JSON
+
+    @property
+    def drift_html(self) -> Path:
+        return self.drift_dir / DRIFT_HTML
