@@ -48,6 +48,10 @@ QUESTION_KEYS = (
 # A git identity for commits the tests make themselves, independent of the machine's git config.
 TEST_IDENTITY = ("-c", "user.name=Template Tests", "-c", "user.email=tests@example.com")
 
+# Release 1.2.0, the last with the flat package layout, by its commit on main's history (a clone may lack
+# the tags, never the history): the old side of the 2.0.0 update and its migration.
+LAST_1X_RELEASE = "c6595fdad3be40d061cfacb2fbe5acdcb72f5261"
+
 
 def render(dest: Path, *, src: Path = TEMPLATE_ROOT, skip_tasks: bool = False, **answers: object) -> Path:
     """Render the template into `dest` with default answers, overridden by `answers`, through Copier's API."""

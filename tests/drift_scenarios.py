@@ -38,12 +38,12 @@ def main(roots: list[str]) -> None:
 
 
 def scenarios_of(package: str) -> dict:
-    config = importlib.import_module(f"{package}.config").load_config(Path("configs/project.yaml"))
-    scoring = importlib.import_module(f"{package}.scoring")
+    config = importlib.import_module(f"{package}.core.config").load_config(Path("configs/project.yaml"))
+    trained_model = importlib.import_module(f"{package}.serving.trained_model")
     columns_mod = importlib.import_module(f"{package}.drift.columns")
     current_mod = importlib.import_module(f"{package}.drift.current")
     run = importlib.import_module(f"{package}.drift.evidently_run")
-    metadata = scoring.read_metadata(config)
+    metadata = trained_model.read_metadata(config)
     columns, _ = columns_mod.monitored_columns(metadata, config.drift)
     reference = current_mod.read_reference(config, metadata, columns)
     share = config.drift.drift_share

@@ -182,7 +182,7 @@ def test_own_csv_with_categoricals_missing_values_and_unseen_category(make_proje
     # The trained model scores rows with a category it never saw.
     script = (
         "import sys, json, pandas as pd;"
-        f"from {project.package}.artifacts import load_model;"
+        f"from {project.package}.artifacts.files import load_model;"
         "meta = json.load(open('models/metadata.json'));"
         "model = load_model(__import__('pathlib').Path('models/model.skops'), meta['model_sha256']);"
         "rows = pd.read_csv(sys.argv[1]).head(3).drop(columns='renewed');"

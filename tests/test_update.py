@@ -10,11 +10,18 @@ them with the `copier` command line, as a consultant would.
 - v1.1.0: a later release that changes template-owned files (code, Makefile, README, .gitignore, a new
   test) and also the template side of engagement-owned files (configs/project.yaml, features.py, docs/),
   which must not reach a live engagement.
+
+Release 2.0.0 moved the generated package's modules from one flat folder into stage packages; its story
+runs on a second repository, whose v1.2.0 is the real last 1.x release (the files of commit
+`LAST_1X_RELEASE`, on this repository's history) and whose v2.0.0 is the template on disk.
 """
 
 from __future__ import annotations
 
+import io
 import shutil
+import subprocess
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +29,9 @@ import pandas as pd
 import pytest
 
 from conftest import (
+    LAST_1X_RELEASE,
     PROJECT_ENV,
+    TEMPLATE_ROOT,
     TEST_IDENTITY,
     check,
     copier_cli,
@@ -38,11 +47,15 @@ pytestmark = pytest.mark.xdist_group("copier-update")
 
 OLD, V1, V2 = "v0.9.0", "v1.0.0", "v1.1.0"
 PACKAGE = "acme_churn"  # the default answers' package
+# Release 1.2.0 (the last 1.x release, see LAST_1X_RELEASE) and 2.0.0, and the files of a release that
+# Copier reads.
+V1X, V20 = "v1.2.0", "v2.0.0"
+RELEASE_FILES = ("copier.yml", "template", "hooks", "includes")
 
 # v1.1.0 of the template: (file, text to find, text that replaces it); None appends the text instead.
 TEMPLATE_OWNED_CHANGES = [
     (
-        "template/src/{{package_name}}/pipeline.py",
+        "template/src/{{package_name}}/training/pipeline.py",
         '"""The model: one scikit-learn Pipeline from raw records to predictions.\n',
         '"""The model: one scikit-learn Pipeline from raw records to predictions (template 1.1.0).\n',
     ),
@@ -133,6 +146,34 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for path in engagement_owned_template_files(repo):
         edit(path, None, f"\n# {ENGAGEMENT_OWNED_MARK}\n")
     release(repo, V2)
+    return repo
+
+
+def extract_release(commit: str, repo: Path) -> None:
+    """The release files of one commit of this repository's history, written into `repo`."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit, *RELEASE_FILES], cwd=TEMPLATE_ROOT, capture_output=True
+    )
+    assert archive.returncode == 0, f"commit {commit} of release 1.2.0 is missing: {archive.stderr.decode()}"
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as files:
+        for member in (member for member in files if member.isfile()):  # a release holds plain files only
+            target = repo / member.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(files.extractfile(member).read())
+            target.chmod(member.mode)
+
+
+@pytest.fixture(scope="module")
+def releases_2_0(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git repository of the template with v1.2.0 (the real last 1.x release) and v2.0.0 (on disk)."""
+    repo = snapshot_template(tmp_path_factory.mktemp("releases-2.0") / "copier-ml-engagement")
+    on_disk = git(repo, "rev-parse", "HEAD")
+    git(repo, "rm", "-rq", ".")
+    extract_release(LAST_1X_RELEASE, repo)
+    release(repo, V1X)
+    git(repo, "rm", "-rq", ".")
+    git(repo, "checkout", "-q", on_disk, "--", ".")
+    release(repo, V20)
     return repo
 
 
@@ -229,6 +270,26 @@ def make_client_edits(project: Path) -> dict[str, bytes]:
     return {name: (project / name).read_bytes() for name in touched}
 
 
+# What only a 1.x engagement can do: edit a template module that 2.0.0 moves, add its own module in a folder
+# that moves, and import the package's modules by their 1.x names in a script of its own.
+FLAT_MODULE_EDIT = "\n# Acme: the retention dashboard reads these scores every morning.\n"
+CLIENT_ROUTE = '"""The engagement\'s own endpoint, beside the template\'s routes."""\n'
+CLIENT_SCRIPT = '''"""The engagement's export of the week's scores."""
+
+from acme_churn.config import load_config
+
+print(load_config().data.path)
+'''
+
+
+def make_flat_layout_edits(project: Path) -> dict[str, bytes]:
+    edit(project / f"src/{PACKAGE}/scoring.py", None, FLAT_MODULE_EDIT)
+    (project / f"src/{PACKAGE}/api/routes/client_report.py").write_text(CLIENT_ROUTE, encoding="utf-8")
+    (project / "scripts/export_scores.py").write_text(CLIENT_SCRIPT, encoding="utf-8")
+    touched = [f"src/{PACKAGE}/scoring.py", f"src/{PACKAGE}/api/routes/client_report.py"]
+    return {name: (project / name).read_bytes() for name in [*touched, "scripts/export_scores.py"]}
+
+
 @dataclass
 class Story:
     project: Path
@@ -250,6 +311,22 @@ def story(releases: Path, tmp_path_factory: pytest.TempPathFactory) -> Story:
 def fresh_v2(releases: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project copied straight from v1.1.0 with the same answers."""
     return copy(releases, tmp_path_factory.mktemp("fresh") / "acme-churn", V2)
+
+
+@pytest.fixture(scope="module")
+def story_2_0(releases_2_0: Path, tmp_path_factory: pytest.TempPathFactory) -> Story:
+    """Copied at v1.2.0, worked on by the consultant and committed, then updated to v2.0.0."""
+    project = copy(releases_2_0, tmp_path_factory.mktemp("story-2.0") / "acme-churn", V1X)
+    edits = make_client_edits(project) | make_flat_layout_edits(project)
+    commit_all(project, "First weeks of the engagement")
+    result = check(update(project, V20))
+    return Story(project, edits, result.stdout + result.stderr)
+
+
+@pytest.fixture(scope="module")
+def fresh_2_0(releases_2_0: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project copied straight from v2.0.0 with the same answers."""
+    return copy(releases_2_0, tmp_path_factory.mktemp("fresh-2.0") / "acme-churn", V20)
 
 
 # --- the update of a worked-on engagement ---------------------------------------------------------------
@@ -277,7 +354,8 @@ def test_every_client_edit_survives(story: Story) -> None:
 
 def test_every_template_change_arrives_and_engagement_files_stay_the_engagements(story: Story) -> None:
     project = story.project
-    assert "(template 1.1.0)" in (project / f"src/{PACKAGE}/pipeline.py").read_text(encoding="utf-8")
+    pipeline = project / f"src/{PACKAGE}/training/pipeline.py"
+    assert "(template 1.1.0)" in pipeline.read_text(encoding="utf-8")
     assert "template-release:" in (project / "Makefile").read_text(encoding="utf-8")
     assert "Every retraining passes the same gate (template 1.1.0)." in (project / "README.md").read_text()
     assert ".DS_Store" in (project / ".gitignore").read_text(encoding="utf-8")
@@ -306,24 +384,30 @@ def test_updated_project_equals_a_fresh_copy_but_for_the_client_edits(
     assert read_answers(story.project) == read_answers(fresh_v2)
 
 
+def run_the_projects_tests(project: Path, default_project: Path, *names: str) -> str:
+    """The project's test files `tests/test_<name>.py`, in the shared environment of the installed default
+    project (same dependencies), on the updated code; also checks that its settings load with that code.
+    Returns pytest's report."""
+    python = default_project / ".venv" / "bin" / "python"
+    env = {**PROJECT_ENV, "PYTHONPATH": str(project / "src")}
+    env.pop("VIRTUAL_ENV", None)
+    files = [f"tests/test_{name}.py" for name in names]
+    command = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", "-rA", *files]
+    result = check(run(command, cwd=project, env=env))
+    script = f"from {PACKAGE}.core.config import load_config; c = load_config(); print(c.data.target)"
+    assert check(run([python, "-c", script], cwd=project, env=env)).stdout.strip() == "cancelled"
+    return result.stdout
+
+
 @pytest.mark.slow
 def test_the_projects_tests_pass_after_the_update(story: Story, default_project: Path) -> None:
     """The engagement's own test, the template's new one, and the generated tests that train, save, load
-    and score a model through the engagement's edited features.py and settings, in the shared environment
-    of the installed default project (same dependencies), on the updated code. (The whole generated suite
+    and score a model through the engagement's edited features.py and settings. (The whole generated suite
     runs on fresh renders in test_generated.py.)"""
-    python = default_project / ".venv" / "bin" / "python"
-    env = {**PROJECT_ENV, "PYTHONPATH": str(story.project / "src")}
-    env.pop("VIRTUAL_ENV", None)
     touched = ("client_rules", "template_release", "config_and_data", "cli", "scoring", "model_files")
-    files = [f"tests/test_{name}.py" for name in touched]
-    command = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", "-rA", *files]
-    result = check(run(command, cwd=story.project, env=env))
-    assert "PASSED tests/test_client_rules.py::test_charges_per_month" in result.stdout
-    assert "PASSED tests/test_template_release.py::test_makefile_names_the_template_release" in result.stdout
-    # The updated project's settings load with the updated code.
-    script = f"from {PACKAGE}.core.config import load_config; c = load_config(); print(c.data.target)"
-    assert check(run([python, "-c", script], cwd=story.project, env=env)).stdout.strip() == "cancelled"
+    report = run_the_projects_tests(story.project, default_project, *touched)
+    assert "PASSED tests/test_client_rules.py::test_charges_per_month" in report
+    assert "PASSED tests/test_template_release.py::test_makefile_names_the_template_release" in report
 
 
 # --- updates that must change nothing -------------------------------------------------------------------
@@ -386,3 +470,74 @@ def test_dirty_repository_is_refused_then_the_migration_runs_once_on_the_1_0_0_b
     assert sorted(new_lines) == sorted(old_lines)  # one line moved, comment and all; nothing else touched
     assert new_lines != old_lines
     assert read_answers(project)["_commit"] == V1
+
+
+# --- 2.0.0: the package's modules moved into stage packages ---------------------------------------------
+
+
+def test_the_update_to_2_0_0_leaves_nothing_to_merge_and_says_to_retrain(story_2_0: Story) -> None:
+    project, output = story_2_0.project, story_2_0.output
+    assert read_answers(project)["_commit"] == V20
+    assert rejects_and_markers(project) == []
+    assert git(project, "diff", "--name-only", "--diff-filter=U") == ""
+    assert output.count("The project was updated from the template") == 1
+    # 1.x model files name the 1.x modules of their transformers, which 2.0.0 refuses to load.
+    assert "make train      # models trained before template release 2.0 no longer load" in output
+    assert "Migration 1.0.0" not in output
+
+
+def test_the_1_x_modules_are_gone_but_what_the_engagement_wrote(story_2_0: Story, fresh_2_0: Path) -> None:
+    """Every file that only the 1.x release had is removed, except the 1.x module the engagement had edited,
+    which the 2.0.0 migration puts back and names; the engagement's own module in a folder that moved stays
+    where it was, named too, and so does its script that imports a 1.x module name."""
+    project, package = story_2_0.project, f"src/{PACKAGE}"
+    committed = set(git(project, "ls-tree", "-r", "--name-only", "HEAD").splitlines())  # 1.2.0 and edits
+    only_1x = committed - set(tree(fresh_2_0)) - set(story_2_0.edits)
+    assert {f"{package}/pipeline.py", f"{package}/config.py", f"{package}/api/app.py"} <= only_1x
+    assert sorted(name for name in only_1x if (project / name).exists()) == []
+    stages = ("core", "data", "audit", "training", "artifacts", "serving", "drift", "reporting")
+    assert all((project / package / stage / "__init__.py").is_file() for stage in stages)
+    left_in_api = sorted(path.name for path in (project / package / "api").rglob("*") if path.is_file())
+    assert left_in_api == ["client_report.py"]
+
+    output = story_2_0.output
+    assert f"Migration 2.0.0: kept {package}/scoring.py: it carries the engagement's edits" in output
+    assert f"the template's module is now {package}/serving/scoring.py" in output
+    assert f"Migration 2.0.0: left {package}/api/routes/client_report.py where it is" in output
+    assert f"in a folder that moved to {package}/serving/api/routes/" in output
+    old_import = "scripts/export_scores.py:3 imports acme_churn.config, now acme_churn.core.config"
+    assert f"Migration 2.0.0: {old_import}" in output
+    assert output.count("Migration 2.0.0:") == 3
+
+
+def test_every_client_edit_survives_the_update_to_2_0_0(story_2_0: Story) -> None:
+    for name, content in story_2_0.edits.items():
+        if name == "README.md":
+            continue  # merged with the template's changes: checked below
+        assert (story_2_0.project / name).read_bytes() == content, f"{name} lost the engagement's edit"
+    readme = (story_2_0.project / "README.md").read_text(encoding="utf-8")
+    assert "## Quick start\n\n" + CLIENT_README_NOTE in readme
+    config = read_config(story_2_0.project)
+    assert config["data"]["path"] == "data/raw/client_export.csv" and config["data"]["target"] == "cancelled"
+
+
+def test_the_project_updated_to_2_0_0_equals_a_fresh_copy_but_for_the_client_edits(
+    story_2_0: Story, fresh_2_0: Path, releases_2_0: Path
+) -> None:
+    updated, fresh = tree(story_2_0.project), tree(fresh_2_0)
+    added_by_client = {name for name in story_2_0.edits if name not in fresh}
+    assert set(updated) - added_by_client == set(fresh)
+    edited = set(story_2_0.edits) | engagement_owned_paths(releases_2_0) | {".copier-answers.yml"}
+    differing = {name for name in fresh if updated[name] != fresh[name]}
+    assert differing <= edited, differing - edited
+    assert updated["README.md"].decode().replace(CLIENT_README_NOTE, "") == fresh["README.md"].decode()
+    assert read_answers(story_2_0.project) == read_answers(fresh_2_0)
+
+
+@pytest.mark.slow
+def test_the_projects_tests_pass_after_the_update_to_2_0_0(story_2_0: Story, default_project: Path) -> None:
+    """The engagement's own test and the generated tests that train, save, load and score a model through
+    its features.py and settings, on the 2.0.0 code (nothing imports the 1.x module kept for its edits)."""
+    touched = ("client_rules", "config_and_data", "cli", "scoring", "model_files")
+    report = run_the_projects_tests(story_2_0.project, default_project, *touched)
+    assert "PASSED tests/test_client_rules.py::test_charges_per_month" in report

@@ -116,7 +116,7 @@ def in_process_rates(record: dict[str, Any], seconds: float = 3.0) -> dict[str, 
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)  # like the server's model thread
-    trained = scoring.load_trained(config)
+    trained = importlib.import_module(f"{PACKAGE}.serving.trained_model").load_trained(config)
     scorer = scoring.Scorer(trained)
     built = schemas.build_schemas(trained.input_features, trained.problem_type, trained.classes, 1)
     validated = built.records(built.predict_request.model_validate_json(json.dumps({"records": [record]})))

@@ -25,25 +25,26 @@ EXIT_DRIFT = 1
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from .audit.checks import run_audit
+    from .audit.command import run_audit
     from .core.config import load_config
 
     summary = run_audit(load_config(args.config))
-    print(f"audit report: {summary['outputs']['html']}")
+    print(f"audit report: {summary.outputs['html']}")
     return EXIT_OK
 
 
 def _train(args: argparse.Namespace) -> int:
+    from .artifacts.paths import ReportFolder
     from .core.config import load_config
     from .core.wording import number
     from .training.train import run_train
 
     metadata = run_train(load_config(args.config), data_path=Path(args.data) if args.data else None)
-    gate = metadata["gate"]
+    gate = metadata.gate
     print(
-        f"model {metadata['model_version']}: {gate['metric']} {number(gate['model'])} vs baseline "
-        f"{number(gate['baseline'])} (lift {number(gate['lift'], signed=True)}); "
-        "model card: reports/model_card.md"
+        f"model {metadata.model_version}: {gate.metric} {number(gate.model)} vs baseline "
+        f"{number(gate.baseline)} (lift {number(gate.lift, signed=True)}); "
+        f"model card: {ReportFolder(Path('reports')).model_card.as_posix()}"
     )
     return EXIT_OK
 

@@ -1,1 +1,11 @@
-"""artifacts"""
+"""What the project writes and reads back, each file with one owner. The modules, in the order the data
+flows:
+
+- `paths`: the names of the files in the model and report folders;
+- `files`: atomic writes, JSON and JSON-lines helpers, reading a model file safely;
+- `model_file`, `signing`: the types a model file may hold, and its optional signature;
+- `metadata`: models/metadata.json as the typed `ModelMetadata`;
+- `experiments`: reports/experiments.jsonl, one `ExperimentEntry` per training run;
+- `log_line`: one line of the prediction log (`LogLine`), written by the API and read by `drift`;
+- `audit_summary`: reports/audit/audit.json.
+"""

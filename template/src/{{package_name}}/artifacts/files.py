@@ -77,10 +77,10 @@ def require_regular_file(path: Path, what: str) -> None:
 
 def load_model(path: Path, expected_sha256: str | None = None) -> Any:
     """Load a skops model file after checking its checksum and that every type it names is on the
-    project's allowlist (`model_file`): nothing from the file is imported before that."""
+    project's allowlist (`model_file`): nothing from the file is imported before that. The caller has made
+    sure `path` is a regular file (`require_regular_file`), before anything reads it."""
     import skops.io as sio
 
-    require_regular_file(path, "model file")
     if expected_sha256 is not None and file_sha256(path) != expected_sha256:
         raise UserError(
             f"{path} does not match the sha256 in models/metadata.json; retrain or restore the model"

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+CONTRACT_FILE = "schema.json"  # in configs/, written by `audit`
+
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
 REFERENCE_FILE = "reference.parquet"
@@ -81,6 +83,11 @@ class ReportFolder:
     @property
     def audit_html(self) -> Path:
         return self.audit_dir / AUDIT_HTML
+
+    @property
+    def weekly_dir(self) -> Path:
+        """The weekly summaries: <date>.md, <date>.html and <date>_trend.png."""
+        return self.root / "weekly"
 
     @property
     def drift_dir(self) -> Path:

@@ -17,9 +17,9 @@ import os
 from pathlib import Path
 
 from ..core.errors import UserError
+from .paths import SIGNATURE_FILE, ModelFolder
 
 KEY_ENV = "MODEL_SIGNING_KEY"
-SIGNATURE_FILE = "signature.json"
 ALGORITHM = "hmac-sha256"
 
 
@@ -44,7 +44,7 @@ def sign(models_dir: Path, files: list[Path]) -> Path | None:
     """Write the signature of `files` when a key is set (and remove a stale one when not); its path."""
     from .files import write_json
 
-    target = models_dir / SIGNATURE_FILE
+    target = ModelFolder(models_dir).signature
     key = signing_key()
     if key is None:
         target.unlink(missing_ok=True)  # a signature of older files would only mislead
@@ -59,7 +59,7 @@ def verify(models_dir: Path, files: list[Path]) -> None:
     key = signing_key()
     if key is None:
         return
-    target = models_dir / SIGNATURE_FILE
+    target = ModelFolder(models_dir).signature
     if not target.is_file():
         raise UserError(
             f"{KEY_ENV} is set but the model is not signed (no models/{SIGNATURE_FILE}); "

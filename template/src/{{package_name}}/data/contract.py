@@ -2,12 +2,15 @@
 
 `audit` infers it from the data; `train` fits on the columns it marks as features; the API validates
 requests and the drift monitor types its columns from it. One source of truth for what the data is.
+`Contract` is the file as a record (`to_json`/`from_json`); every question of which columns are features,
+inputs, IDs or left out is asked of it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +19,109 @@ import pandas as pd
 from ..core.config import Config
 from ..core.errors import UserError
 from ..features import add_features
-from .tables import column_date_format, to_datetime
+from .dates import column_date_format, to_datetime
 
 CONTRACT_VERSION = 1
 KINDS = ("numeric", "categorical", "datetime", "text")
 FEATURE_KINDS = ("numeric", "categorical", "datetime")  # text columns are never model inputs
 ROLES = ("target", "id", "time", "feature", "excluded")
+
+
+@dataclass(frozen=True)
+class Contract:
+    """configs/schema.json as a record. Each column stays the JSON entry the contract writes (name, dtype,
+    kind, role, nullable, and per kind its format, range or categories), the form the model's metadata and
+    the API take features in; which columns play which role is answered here, and only here."""
+
+    columns: list[dict[str, Any]]
+    problem_type: str | None = None
+    target: str | None = None  # the target column's name
+    classes: list[str] | None = None  # classification: the target's classes, as text
+    contract_version: int | None = CONTRACT_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)  # keys a hand-edited file adds, kept as they are
+
+    def with_role(self, *roles: str) -> list[dict[str, Any]]:
+        return [column for column in self.columns if column["role"] in roles]
+
+    @property
+    def features(self) -> list[dict[str, Any]]:
+        """The model's features in data order, derived ones (`features.py`) included."""
+        return self.with_role("feature")
+
+    @property
+    def input_features(self) -> list[dict[str, Any]]:
+        """What a request or a file to score must send: the features, minus the derived ones (the Pipeline
+        computes those)."""
+        return [column for column in self.features if not column.get("derived")]
+
+    def feature_names(self, kind: str | None = None) -> list[str]:
+        """Names of the features, optionally only of one kind, in data order."""
+        return [column["name"] for column in self.features if kind is None or column["kind"] == kind]
+
+    @property
+    def id_columns(self) -> list[str]:
+        return [column["name"] for column in self.with_role("id")]
+
+    @property
+    def needed_columns(self) -> list[str]:
+        """What the data must hold to train: the features the data brings, the target and the time column."""
+        return [
+            column["name"]
+            for column in self.with_role("feature", "target", "time")
+            if not column.get("derived")
+        ]
+
+    @property
+    def left_out(self) -> list[dict[str, Any]]:
+        """The columns the model never sees: excluded ones, IDs and the time column."""
+        return self.with_role("excluded", "id", "time")
+
+    @property
+    def by_name(self) -> dict[str, dict[str, Any]]:
+        return {column["name"]: column for column in self.columns}
+
+    @property
+    def schema_hash(self) -> str:
+        """Hash of everything that matters to the model (descriptions left out)."""
+        stripped = {
+            **self.to_json(),
+            "columns": [{k: v for k, v in column.items() if k != "description"} for column in self.columns],
+        }
+        return hashlib.sha256(json.dumps(stripped, sort_keys=True, default=str).encode()).hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON written to configs/schema.json (keys in this order; absent ones left out)."""
+        raw = {
+            "contract_version": self.contract_version,
+            "problem_type": self.problem_type,
+            "target": self.target,
+            "columns": self.columns,
+            "classes": self.classes,
+        }
+        return {key: value for key, value in raw.items() if value is not None} | self.extra
+
+    @classmethod
+    def from_json(cls, raw: Any, path: Path) -> Contract:
+        """A contract read from `path`; a UserError that names the column when an entry is not one."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("columns"), list):
+            raise UserError(f"{path} is not a data contract (no 'columns' list); delete it and rerun `audit`")
+        for column in raw["columns"]:
+            entry = column if isinstance(column, dict) else {}
+            if entry.get("role") not in ROLES or entry.get("kind") not in KINDS:
+                raise UserError(
+                    f"{path}: column {entry.get('name')!r} has role {entry.get('role')!r} / kind "
+                    f"{entry.get('kind')!r}; "
+                    f"roles: {', '.join(ROLES)}; kinds: {', '.join(KINDS)}"
+                )
+        known = ("contract_version", "problem_type", "target", "columns", "classes")
+        return cls(
+            columns=raw["columns"],
+            problem_type=raw.get("problem_type"),
+            target=raw.get("target"),
+            classes=raw.get("classes"),
+            contract_version=raw.get("contract_version"),
+            extra={key: value for key, value in raw.items() if key not in known},
+        )
 
 
 def infer_kind(series: pd.Series, max_categories: int, date_format: str | None = None) -> str:
@@ -43,16 +143,16 @@ def infer_contract(
     frame: pd.DataFrame,
     config: Config,
     exclusions: dict[str, str] | None = None,
-    previous: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    previous: Contract | None = None,
+) -> Contract:
     """Build the contract for `frame`. `exclusions` maps a column to the audit's reason to leave it out;
     descriptions written into a previous contract are kept."""
     exclusions = dict(exclusions or {})
     raw_columns = set(frame.columns)
     frame = add_features(frame)
-    descriptions = {
-        column["name"]: column.get("description", "") for column in (previous or {}).get("columns", [])
-    }
+    descriptions = (
+        {column["name"]: column.get("description", "") for column in previous.columns} if previous else {}
+    )
     data = config.data
     columns = []
     for name in frame.columns:
@@ -88,15 +188,10 @@ def infer_contract(
         entry.update(_value_domain(series, kind, date_format))
         entry["description"] = descriptions.get(name, "")
         columns.append(entry)
-    contract: dict[str, Any] = {
-        "contract_version": CONTRACT_VERSION,
-        "problem_type": config.problem_type,
-        "target": data.target,
-        "columns": columns,
-    }
+    classes = None
     if config.is_classification and data.target in frame.columns:
-        contract["classes"] = sorted(frame[data.target].dropna().astype(str).unique().tolist())
-    return contract
+        classes = sorted(frame[data.target].dropna().astype(str).unique().tolist())
+    return Contract(columns, config.problem_type, data.target, classes)
 
 
 def _value_domain(series: pd.Series, kind: str, date_format: str | None = None) -> dict[str, Any]:
@@ -120,63 +215,25 @@ def _plain(value: Any) -> int | float:
     return int(number) if number.is_integer() else round(number, 6)
 
 
-def features(contract: dict[str, Any], kind: str | None = None) -> list[str]:
-    """Names of the feature columns, optionally only of one kind, in data order."""
-    return [
-        column["name"]
-        for column in contract["columns"]
-        if column["role"] == "feature" and (kind is None or column["kind"] == kind)
-    ]
-
-
-def columns_by_name(contract: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {column["name"]: column for column in contract["columns"]}
-
-
-def schema_hash(contract: dict[str, Any]) -> str:
-    """Hash of everything that matters to the model (descriptions left out)."""
-    stripped = {
-        **contract,
-        "columns": [
-            {k: v for k, v in column.items() if k != "description"} for column in contract["columns"]
-        ],
-    }
-    return hashlib.sha256(json.dumps(stripped, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def load_contract(path: Path) -> dict[str, Any] | None:
+def load_contract(path: Path) -> Contract | None:
     """The contract on disk, or None when there is none yet."""
     if not path.exists():
         return None
     try:
-        contract = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise UserError(f"{path} is not valid JSON ({exc}); fix it or delete it and rerun `audit`") from None
-    if not isinstance(contract, dict) or not isinstance(contract.get("columns"), list):
-        raise UserError(f"{path} is not a data contract (no 'columns' list); delete it and rerun `audit`")
-    for column in contract["columns"]:
-        if column.get("role") not in ROLES or column.get("kind") not in KINDS:
-            raise UserError(
-                f"{path}: column {column.get('name')!r} has role {column.get('role')!r} / kind "
-                f"{column.get('kind')!r}; "
-                f"roles: {', '.join(ROLES)}; kinds: {', '.join(KINDS)}"
-            )
-    return contract
+    return Contract.from_json(raw, path)
 
 
-def check_matches(frame: pd.DataFrame, contract: dict[str, Any], config: Config) -> None:
+def check_matches(frame: pd.DataFrame, contract: Contract, config: Config) -> None:
     """The data must hold every column the contract needs, and the contract must fit the config."""
-    if contract.get("target") != config.data.target or contract.get("problem_type") != config.problem_type:
+    if contract.target != config.data.target or contract.problem_type != config.problem_type:
         raise UserError(
             "configs/schema.json was made for another target or problem type than configs/project.yaml; "
             "rerun `audit` to refresh the data contract"
         )
-    needed = [
-        column["name"]
-        for column in contract["columns"]
-        if column["role"] in ("feature", "target", "time") and not column.get("derived")
-    ]
-    missing = [name for name in needed if name not in frame.columns]
+    missing = [name for name in contract.needed_columns if name not in frame.columns]
     if missing:
         raise UserError(
             f"the data lacks column(s) {', '.join(map(repr, missing))} that configs/schema.json needs; "

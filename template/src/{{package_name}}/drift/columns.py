@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..artifacts.metadata import ModelMetadata
 from ..core.config import CATEGORICAL_DRIFT_METHODS, NUMERIC_DRIFT_METHODS, DriftConfig
 
 NUMERIC, CATEGORICAL, PREDICTION = "numeric", "categorical", "prediction"
@@ -38,13 +39,11 @@ class Skipped:
     reason: str
 
 
-def monitored_columns(metadata: dict[str, Any], settings: DriftConfig) -> tuple[list[Column], list[Skipped]]:
+def monitored_columns(metadata: ModelMetadata, settings: DriftConfig) -> tuple[list[Column], list[Skipped]]:
     """The features the caller sends (derived ones are computed from them) and the prediction column."""
     columns: list[Column] = []
     skipped: list[Skipped] = []
-    for feature in metadata["features"]:
-        if feature.get("derived"):
-            continue
+    for feature in metadata.input_features:
         kind = feature["kind"]
         if kind in (NUMERIC, CATEGORICAL):
             columns.append(_column(feature["name"], kind, kind, settings))
@@ -55,14 +54,14 @@ def monitored_columns(metadata: dict[str, Any], settings: DriftConfig) -> tuple[
     return columns, skipped
 
 
-def prediction_column(metadata: dict[str, Any], settings: DriftConfig) -> Column:
-    reference = metadata["reference"]
-    if metadata["problem_type"] == "binary":
-        name, values = reference["probability_column"], NUMERIC
-    elif metadata["problem_type"] == "multiclass":
-        name, values = reference["prediction_column"], CATEGORICAL
+def prediction_column(metadata: ModelMetadata, settings: DriftConfig) -> Column:
+    reference = metadata.reference
+    if metadata.problem_type == "binary":
+        name, values = reference.probability_column, NUMERIC
+    elif metadata.problem_type == "multiclass":
+        name, values = reference.prediction_column, CATEGORICAL
     else:
-        name, values = reference["prediction_column"], NUMERIC
+        name, values = reference.prediction_column, NUMERIC
     typed = _column(name, PREDICTION, values, settings)
     allowed = NUMERIC_DRIFT_METHODS if values == NUMERIC else CATEGORICAL_DRIFT_METHODS
     # A method that does not apply to the output's type (a numeric test for predicted classes) falls back to

@@ -12,26 +12,26 @@ checks against an unsampled run.
 from __future__ import annotations
 
 import bisect
-import json
 import mmap
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..artifacts.files import require_regular_file
+from ..artifacts.log_line import LINE_PREFIX, STAMP_LENGTH, LogLine, stamp
+from ..artifacts.metadata import ModelMetadata
+from ..artifacts.paths import PREDICTION_LOG_SUFFIX
 from ..core.config import Config
 from ..core.errors import UserError
-from ..data.tables import READERS, load_table, to_datetime
+from ..data.dates import to_datetime
+from ..data.tables import load_table, read_table, table_kind
 from .columns import PREDICTION, Column, comparable
 
-# Every line of the prediction log begins with its timestamp, in a fixed format (api/prediction_log.py).
-LINE_PREFIX = b'{"timestamp": "'
-STAMP_LENGTH = len("2025-05-31T14:00:00.123456Z")
+# Every line of the prediction log begins with its timestamp, in a fixed format (artifacts/log_line.py).
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -53,16 +53,11 @@ class Current:
         return len(self.frame)
 
 
-def read_reference(config: Config, metadata: dict[str, Any], columns: list[Column]) -> pd.DataFrame:
-    path = config.models_dir / metadata["reference"]["file"]
-    if not path.exists():
-        raise UserError(f"no training reference at {path}; run `train` first")
+def read_reference(config: Config, metadata: ModelMetadata, columns: list[Column]) -> pd.DataFrame:
+    path = config.models_dir / metadata.reference.file
     require_regular_file(path, "training reference")
-    try:
-        reference = pd.read_parquet(path)
-    except (ValueError, OSError) as error:  # pyarrow's ArrowInvalid is a ValueError
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise UserError(f"{path} is not a readable Parquet file ({reason}); run `train` again") from None
+    unreadable = "{path} is not a readable Parquet file ({reason}); run `train` again"
+    [reference] = read_table(path, unreadable=unreadable)
     missing = [column.name for column in columns if column.name not in reference.columns]
     if missing:
         raise UserError(f"{path} lacks column(s) {', '.join(map(repr, missing))}; run `train` again")
@@ -92,7 +87,7 @@ def window_start(since: str | None, last: str | None, now: datetime | None = Non
 
 
 def _stamp_key(moment: datetime) -> bytes:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ").encode()
+    return stamp(moment).encode()
 
 
 @dataclass
@@ -134,13 +129,13 @@ def _index_log_file(path: Path, since_key: bytes | None) -> _LogFile:
 def read_log(
     directory: Path,
     columns: list[Column],
-    metadata: dict[str, Any],
+    metadata: ModelMetadata,
     since: datetime | None,
     sample_rows: int,
     seed: int,
 ) -> Current:
     """A seeded uniform sample of at most `sample_rows` log entries in the window (all when 0)."""
-    files = sorted(directory.glob("*.jsonl")) if directory.is_dir() else []
+    files = sorted(directory.glob(f"*{PREDICTION_LOG_SUFFIX}")) if directory.is_dir() else []
     if since is not None:  # a file last written before the window holds no entry of it
         files = [path for path in files if path.stat().st_mtime >= since.timestamp()]
     since_key = _stamp_key(since) if since is not None else None
@@ -150,7 +145,7 @@ def read_log(
     total = int(counts.sum())
     chosen = _sample_positions(total, sample_rows, seed)
     offsets = np.concatenate(([0], np.cumsum(counts)))
-    entries: list[dict[str, Any]] = []
+    entries: list[LogLine] = []
     skipped = 0
     for number, log_file in enumerate(indexed):
         mine = chosen[(chosen >= offsets[number]) & (chosen < offsets[number + 1])] - offsets[number]
@@ -161,16 +156,13 @@ def read_log(
             mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view,
         ):
             for line in mine.tolist():
-                try:
-                    entry = json.loads(view[log_file.starts[line] : log_file.ends[line]])
-                except ValueError:
-                    entry = None
-                if isinstance(entry, dict) and isinstance(entry.get("inputs"), dict):
+                entry = LogLine.decode(view[log_file.starts[line] : log_file.ends[line]])
+                if entry is not None:
                     entries.append(entry)
                 else:
                     skipped += 1
     frame = _log_frame(entries, columns, metadata)
-    versions = pd.Series([entry.get("model_version") for entry in entries], dtype=object).value_counts()
+    versions = pd.Series([entry.model_version for entry in entries], dtype=object).value_counts()
     firsts = [log_file.first for log_file in indexed]
     lasts = [log_file.last for log_file in indexed]
     start = since.isoformat().replace("+00:00", "Z") if since else _text(min(firsts, default=None))
@@ -195,18 +187,12 @@ def _sample_positions(total: int, sample_rows: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(total, size=sample_rows, replace=False))
 
 
-def _log_frame(
-    entries: list[dict[str, Any]], columns: list[Column], metadata: dict[str, Any]
-) -> pd.DataFrame:
+def _log_frame(entries: list[LogLine], columns: list[Column], metadata: ModelMetadata) -> pd.DataFrame:
     """Log entries as a table of the monitored columns; the model's output under the reference's name."""
-    reference = metadata["reference"]
     names = [column.name for column in columns if column.kind != PREDICTION]
-    frame = pd.DataFrame.from_records([entry.get("inputs") or {} for entry in entries], columns=names)
-    outputs = {reference["prediction_column"]: "prediction"}
-    if reference.get("probability_column"):
-        outputs[reference["probability_column"]] = "prediction_probability"
-    for name, key in outputs.items():
-        frame[name] = [entry.get(key) for entry in entries]
+    frame = pd.DataFrame.from_records([entry.inputs for entry in entries], columns=names)
+    for name, field_name in metadata.reference.output_columns.items():
+        frame[name] = [entry.output(field_name) for entry in entries]
     return comparable(frame, columns)
 
 
@@ -220,8 +206,7 @@ def read_file(
 ) -> Current:
     """A CSV or Parquet file of live rows: the feature columns, and the model's output if present (else it
     is scored now, on the sampled rows only). A time window needs the configured time column."""
-    if path.suffix.lower() not in READERS:
-        raise UserError(f"{path}: unknown file type {path.suffix or '(none)'!r}; use .csv, .parquet or .pq")
+    table_kind(path)
     if not path.is_file():
         raise UserError(f"--current file {path} does not exist")
     frame = load_table(path, config.data.missing_values)
@@ -252,13 +237,14 @@ def read_file(
 def _predict(config: Config, frame: pd.DataFrame) -> np.ndarray:
     """The current model's output on rows that came without it, in the form the reference keeps."""
     from ..core.progress import step
-    from ..serving.scoring import Scorer, load_trained
+    from ..serving.scoring import Scorer
+    from ..serving.trained_model import load_trained
 
     with step(f"scoring {len(frame):,} rows with the current model (the file has no predictions)"):
         trained = load_trained(config)
         predictions = Scorer(trained, fast=False).predict_frame(frame)
     if trained.problem_type == "binary":
-        positive = trained.metadata["positive_class"]
+        positive = trained.metadata.positive_class
         index = [str(label) for label in trained.classes].index(str(positive))
         return predictions.probabilities[:, index]
     return np.asarray(predictions.labels, dtype=object if trained.is_classification else float)

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..artifacts import files as artifacts
+from ..artifacts.metadata import ModelMetadata
+from ..artifacts.paths import PREDICTION_LOG_SUFFIX, ReportFolder
 from ..core.config import Config
 from ..core.errors import UserError
 from ..core.progress import say, step
@@ -30,7 +32,7 @@ def run_drift(
     seed: int | None = None,
 ) -> dict[str, Any]:
     """Run the monitor; returns what drift.json holds (plus the paths written)."""
-    from ..serving.scoring import read_metadata
+    from ..serving.trained_model import read_metadata
 
     started = time.perf_counter()
     settings = config.drift
@@ -55,7 +57,7 @@ def run_drift(
     summary = _compare(config, metadata, columns, skipped, reference, current, workspace)
     summary["sampling"] = {"sample_rows": sample_rows, "seed": seed}
     summary["seconds"] = round(time.perf_counter() - started, 2)
-    artifacts.write_json(config.drift_dir / "drift.json", summary)
+    artifacts.write_json(ReportFolder(config.reports_dir).drift_json, summary)
     return summary
 
 
@@ -64,7 +66,7 @@ def _read_current(config, current_path, columns, metadata, start, sample_rows, s
         return read_file(current_path, columns, config, start, sample_rows, seed)
     directory = config.prediction_log_dir
     current = read_log(directory, columns, metadata, start, sample_rows, seed)
-    if current.rows == 0 and not any(directory.glob("*.jsonl")):
+    if current.rows == 0 and not any(directory.glob(f"*{PREDICTION_LOG_SUFFIX}")):
         raise UserError(
             f"no prediction log in {directory}: serve the model first (`serve`), or give --current FILE"
         )
@@ -85,10 +87,11 @@ def _compare(config, metadata, columns, skipped, reference, current, workspace) 
         evidently_run.check_agreement(verdicts, scores)
     results = {column.name: _column_result(column, verdicts.get(column.name)) for column in columns}
     summary = _summary(config, metadata, columns, skipped, results, reference, current)
-    html = config.drift_dir / "drift.html"
+    folder = ReportFolder(config.reports_dir)
+    html = folder.drift_html
     with step(f"writing {html.relative_to(config.root)}"):
         evidently_run.save_html(snapshot, html)
-    summary["outputs"] = {"json": str(config.drift_dir / "drift.json"), "html": str(html)}
+    summary["outputs"] = {"json": str(folder.drift_json), "html": str(html)}
     if workspace is not None:
         project_id = evidently_run.add_to_workspace(snapshot, workspace, config.project_name)
         summary["outputs"]["workspace"] = {"path": str(workspace), "project_id": project_id}
@@ -104,13 +107,15 @@ def _column_result(column: Column, verdict) -> dict[str, Any]:
     return {**result, "score": verdict.score, "drifted": verdict.drifted}
 
 
-def _summary(config, metadata, columns, skipped, results, reference, current) -> dict[str, Any]:
+def _summary(
+    config, metadata: ModelMetadata, columns, skipped, results, reference, current
+) -> dict[str, Any]:
     drifted = [name for name, result in results.items() if result["drifted"]]
     share = len(drifted) / len(columns)
     output = next(column for column in columns if column.kind == "prediction")
     return {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "model_version": str(metadata["model_version"]),
+        "model_version": str(metadata.model_version),
         "dataset_drift": share >= config.drift.drift_share,
         "drift_share_threshold": config.drift.drift_share,
         "share_of_drifted_columns": share,

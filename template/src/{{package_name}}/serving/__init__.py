@@ -1,1 +1,14 @@
-"""serving"""
+"""Serving: the trained model answering requests (`serve`) and scoring files (`predict`). The modules, in
+the order the data flows:
+
+- `trained_model`: models/metadata.json and the model file, loaded only once their hashes (and signature)
+  match;
+- `encoder`: a NumPy encoder compiled from the fitted Pipeline for fast single-record scoring, checked
+  against the Pipeline at every start;
+- `scoring`: `Scorer`, predictions (labels, probabilities, values) for a frame of records;
+- `row_checks`: the API's rules for a record applied to every row of a file;
+- `batch`: `predict --input`, a file scored in chunks, with rejected rows set aside on request;
+- `explain`: SHAP explanations of single predictions;
+- `api`: the HTTP service (routes, schemas built from the data contract, metrics, the prediction log);
+- `serve`: the command, which starts uvicorn with the app factory of `api`.
+"""

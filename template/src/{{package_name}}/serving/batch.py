@@ -27,16 +27,17 @@ from typing import Any
 
 import pandas as pd
 
+from ..artifacts.paths import REJECTS_SUFFIX
 from ..core.config import Config
 from ..core.errors import UserError
-from ..data.tables import CSV_MISSING, READERS, mark_missing
+from ..data.tables import mark_missing, read_table, table_kind
 from .row_checks import check_rows
-from .scoring import Scorer, load_trained
+from .scoring import Scorer
+from .trained_model import load_trained
 
 PREDICTION_COLUMN = "prediction"
 PROBABILITY_PREFIX = "probability_"
 ON_ERROR = ("fail", "skip")
-REJECTS_SUFFIX = ".rejects.csv"
 SHOWN_PROBLEMS = 5  # bad values quoted in the error message
 
 
@@ -62,7 +63,7 @@ def score_file(
     with ExitStack() as files:
         writer = files.enter_context(_ChunkWriter(target))
         rejects = files.enter_context(_ChunkWriter(rejects_path)) if on_error == "skip" else None
-        for raw in _read_chunks(source, chunk_rows):
+        for raw in read_table(source, chunk_rows):
             raw = _columns_used(raw, features, config, source)
             # Missing values as in training: configured markers everywhere, common ones in numeric columns.
             chunk = mark_missing(raw.copy(deep=False), config.data.missing_values, numeric=numeric)
@@ -132,11 +133,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 def _check_paths(source: Path, target: Path, rejects: Path | None) -> None:
     """File types known, the input there, and no output that would overwrite the input."""
-    for path in (source, target):
-        if path.suffix.lower() not in READERS:
-            raise UserError(
-                f"{path}: unknown file type {path.suffix or '(none)'!r}; use .csv, .parquet or .pq"
-            )
+    kinds = [table_kind(path) for path in (source, target)]
     if not source.is_file():
         raise UserError(f"input file {source} does not exist")
     for option, path in (("--output", target), ("the rejects file of --output", rejects)):
@@ -145,7 +142,7 @@ def _check_paths(source: Path, target: Path, rejects: Path | None) -> None:
                 f"{option} ({path}) is the input file {source}: scoring would overwrite it; write to "
                 f"another file, e.g. --output {target.with_name(f'{source.stem}_scored{target.suffix}')}"
             )
-    if any(READERS[path.suffix.lower()] == "parquet" for path in (source, target)):
+    if "parquet" in kinds:
         _require_pyarrow()
 
 
@@ -212,29 +209,13 @@ def _scored(chunk: pd.DataFrame, scorer: Scorer, config: Config) -> pd.DataFrame
     return out
 
 
-def _read_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    kind = READERS[path.suffix.lower()]
-    try:
-        if kind == "csv":
-            yield from pd.read_csv(path, chunksize=chunk_rows, **CSV_MISSING)
-        else:
-            import pyarrow.parquet as pq
-
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-                yield batch.to_pandas()
-    # ValueError: pyarrow's ArrowInvalid (not Parquet at all) and UnicodeDecodeError are ValueErrors.
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, ValueError, OSError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"{path} could not be read as {kind}: {reason}") from None
-
-
 class _ChunkWriter:
     """Appends chunks to a hidden temporary file beside the target; renames it into place on success.
     Any failure to write is a UserError naming the path."""
 
     def __init__(self, target: Path) -> None:
         self.target = target
-        self.parquet = READERS[target.suffix.lower()] == "parquet"
+        self.parquet = table_kind(target) == "parquet"
         self.temp = target.with_name(f".{target.name}.partial")
         self.writer: Any = None
         self.columns: list[str] | None = None

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..artifacts.metadata import ModelMetadata
+
 SCALES = ("raw", "log-odds", "probability")
 # Largest tolerated gap between base_value + sum(contributions) and the model output, relative to the
 # output's magnitude when that is above 1 (a sale price in the hundred thousands carries rounding noise).
@@ -131,9 +133,7 @@ class Explainer:
         return prediction
 
 
-def build_explainer(
-    model: Any, metadata: dict[str, Any], background: pd.DataFrame | None = None
-) -> Explainer:
+def build_explainer(model: Any, metadata: ModelMetadata, background: pd.DataFrame | None = None) -> Explainer:
     """The explainer of a fitted Pipeline (coerce → prepare → estimator), built once at start-up.
 
     `background`: raw training rows (`models/reference.parquet`). The linear family needs it for its
@@ -143,7 +143,7 @@ def build_explainer(
     """
     estimator = _without_thread_pool(model[-1])
     prepare = model[:-1]
-    problem_type = metadata["problem_type"]
+    problem_type = metadata.problem_type
     sources = transformed_sources(model.named_steps["prepare"])
     names = _feature_order(sources, metadata)
     fold = (np.asarray(sources)[:, None] == np.asarray(names)[None, :]).astype("float64")
@@ -208,10 +208,10 @@ def _branch_widths(name: str, transformer: Any, columns: list[str], width: int) 
     return widths
 
 
-def _feature_order(sources: list[str], metadata: dict[str, Any]) -> list[str]:
+def _feature_order(sources: list[str], metadata: ModelMetadata) -> list[str]:
     """The original feature names in the order of the metadata (data order), else in pipeline order."""
     present = list(dict.fromkeys(sources))
-    ordered = [f["name"] for f in metadata.get("features", []) if f["name"] in present]
+    ordered = [f["name"] for f in metadata.features if f["name"] in present]
     return ordered + [name for name in present if name not in ordered]
 
 
@@ -225,9 +225,9 @@ def _without_thread_pool(estimator: Any) -> Any:
     return single
 
 
-def _positive_index(estimator: Any, metadata: dict[str, Any]) -> int:
+def _positive_index(estimator: Any, metadata: ModelMetadata) -> int:
     classes = [str(label) for label in estimator.classes_]
-    positive = metadata.get("positive_class")
+    positive = metadata.positive_class
     return classes.index(str(positive)) if positive is not None and str(positive) in classes else 1
 
 

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data.tables import BOOLEAN_WORDS, to_datetime
+from ..data.dates import to_datetime
+from ..data.tables import BOOLEAN_WORDS
 from .api.schemas import BOOL_DTYPES, FIRST_YEAR, LARGEST, LAST_YEAR, date_format_of, describe_format
 
 REJECTS_COLUMNS = ["row", "column", "value", "reason"]

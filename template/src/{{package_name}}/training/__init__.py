@@ -1,1 +1,16 @@
-"""training"""
+"""Training (`train`): a cross-validated model against a baseline, the quality gate, and what is written.
+
+Input: the configured data and the data contract. Output: models/ (model file, metadata.json, reference
+sample), reports/model_card.md and a line in reports/experiments.jsonl, all only when the gate passes. The
+modules, in the order the data flows:
+
+- `pipeline`: the model, one scikit-learn Pipeline from raw records to predictions (`features.py` runs in it);
+- `classes`, `folds`: the target's classes and the positive class; the cross-validation folds (stratified,
+  grouped by ID, or in time order);
+- `evaluate`: model and baseline cross-validated on the same folds, with out-of-fold predictions;
+- `gate`: the quality gate and the warnings that do not fail it;
+- `groups`: the metrics per group of each sensitive column;
+- `model_card`: the model card, in words a client can read;
+- `write`: the files of a run that passed, written so that a failure leaves the previous set intact;
+- `train`: the command, which wires them.
+"""

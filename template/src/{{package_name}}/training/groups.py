@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.metrics import METRICS
+
 # Fewer rows than this in a group: its numbers are shown but flagged as too noisy to judge.
 MIN_GROUP_ROWS = 30
 # Numeric columns with more distinct values than this are cut into quartiles.
@@ -23,7 +25,7 @@ MISSING_GROUP = "(missing)"
 MAX_GROUPS = 20
 OTHER_GROUP = "(other values)"
 
-# The metric that is compared across groups, and how it reads in a sentence.
+# The metric that is compared across groups (its direction in core.metrics).
 GAP_METRIC = {"binary": "recall", "multiclass": "accuracy", "regression": "mae"}
 
 
@@ -108,10 +110,11 @@ def largest_gap(problem_type: str, groups: list[dict[str, Any]]) -> dict[str, An
     judged = [g for g in groups if g["enough_rows"] and g.get(metric) is not None]
     if len(judged) < 2:
         return None
-    # Lower error is better for regression; higher is better for the others.
-    ordered = sorted(judged, key=lambda g: g[metric], reverse=metric != "mae")
+    higher_is_better = METRICS[metric].higher_is_better
+    ordered = sorted(judged, key=lambda g: g[metric], reverse=higher_is_better)
     best, worst = ordered[0], ordered[-1]
     gap = abs(best[metric] - worst[metric])
-    relative = gap / best[metric] if metric == "mae" and best[metric] else gap
+    # An error is in the target's own units: its gap is judged relative to the best group's error.
+    relative = gap / best[metric] if not higher_is_better and best[metric] else gap
     worth_a_look = relative > GAP_WORTH_A_LOOK
     return {"metric": metric, "best": best, "worst": worst, "gap": gap, "worth_a_look": worth_a_look}

@@ -3,38 +3,14 @@ dummy baseline (in plain words), what drives it, and where it should not be trus
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from ..artifacts.metadata import GateVerdict, ModelMetadata
+from ..artifacts.paths import CONTRACT_FILE, MODEL_FILE, ReportFolder
+from ..core.metrics import METRICS, reported
 from ..core.wording import number
-from .evaluate import LOWER_IS_BETTER, METRICS, NO_SKILL_WORDS
-
-METRIC_LABELS = {
-    "roc_auc": "ROC AUC",
-    "pr_auc": "PR AUC",
-    "f1": "F1 (threshold 0.5)",
-    "brier": "Brier score",
-    "macro_f1": "Macro F1",
-    "accuracy": "Accuracy",
-    "log_loss": "Log loss",
-    "r2": "R²",
-    "rmse": "RMSE",
-    "mae": "MAE",
-}
-
-# One sentence per measure, for a reader who has never met it.
-METRIC_MEANINGS = {
-    "roc_auc": "how well the model puts real cases above the others; 0.5 is a coin toss, 1.0 is perfect.",
-    "pr_auc": "how clean the top of the model's list is; the baseline equals the share of real cases.",
-    "f1": "balance between catching real cases and not raising false alarms, when flagging above 50%.",
-    "brier": "the average squared gap between the predicted chance and what happened; 0 is perfect.",
-    "macro_f1": "how often the right class is named, averaged so that each class counts the same.",
-    "accuracy": "the share of cases where the predicted class is the right one.",
-    "log_loss": "how sure the model was of the right answer; confident mistakes cost the most.",
-    "r2": "the share of the ups and downs of the target the model accounts for: 1 is perfect, 0 is no better "
-    "than always predicting the average, and below 0 is worse than that.",
-    "rmse": "the typical size of an error, in the target's own units, with big misses weighing more.",
-    "mae": "the average size of an error, in the target's own units.",
-}
+from ..data.contract import Contract
 
 
 def importance_figure(importance: list[dict[str, float]], top: int = 15) -> bytes:
@@ -58,14 +34,14 @@ def importance_figure(importance: list[dict[str, float]], top: int = 15) -> byte
     return plots.png_bytes(figure)
 
 
-def plain_summary(metadata: dict[str, Any]) -> list[str]:
+def plain_summary(metadata: ModelMetadata) -> list[str]:
     """Sentences a non-technical reader understands, comparing the model with the baseline."""
-    model = {name: value["mean"] for name, value in metadata["metrics"]["model"].items()}
-    base = {name: value["mean"] for name, value in metadata["metrics"]["baseline"].items()}
-    target = metadata["target"]
-    problem = metadata["problem_type"]
+    model = metadata.mean_scores("model")
+    base = metadata.mean_scores("baseline")
+    target = metadata.target
+    problem = metadata.problem_type
     if problem == "binary":
-        positive = metadata["positive_class"]
+        positive = metadata.positive_class
         return [
             f"Given one case where {target} is {positive!r} and one where it is not, the model ranks the "
             "first "
@@ -110,43 +86,41 @@ def _r2_words(who: str, r2: float, target: str) -> str:
     )
 
 
-def metrics_table(metadata: dict[str, Any]) -> str:
+def metrics_table(metadata: ModelMetadata) -> str:
     lines = ["| metric | model | dummy baseline | better than baseline by |", "| --- | --- | --- | --- |"]
-    for name in METRICS[metadata["problem_type"]]:
-        model = metadata["metrics"]["model"][name]
-        base = metadata["metrics"]["baseline"][name]
-        lower_better = name in LOWER_IS_BETTER
-        lift = (base["mean"] - model["mean"]) if lower_better else (model["mean"] - base["mean"])
-        better = "lower is better" if lower_better else "higher is better"
+    for metric in reported(metadata.problem_type):
+        model = metadata.metrics["model"][metric.name]
+        base = metadata.metrics["baseline"][metric.name]
+        lift = metric.gain(model["mean"], base["mean"])
         lines.append(
-            f"| {METRIC_LABELS[name]} ({better}) | {number(model['mean'])} ± {number(model['std'])} | "
+            f"| {metric.label} ({metric.direction}) | {number(model['mean'])} ± {number(model['std'])} | "
             f"{number(base['mean'])} ± {number(base['std'])} | {number(lift, signed=True)} |"
         )
     return "\n".join(lines)
 
 
-def render_model_card(metadata: dict[str, Any], contract: dict[str, Any]) -> str:
+def render_model_card(metadata: ModelMetadata, contract: Contract) -> str:
     """The model card as Markdown, from the training metadata and the data contract."""
-    data = metadata["data"]
-    gate = metadata["gate"]
-    features = [c for c in contract["columns"] if c["role"] == "feature"]
-    excluded = [c for c in contract["columns"] if c["role"] in ("excluded", "id", "time")]
+    data = metadata.data
+    figure = ReportFolder(Path()).importance_figure.as_posix()  # beside the card, in reports/
+    features = contract.features
+    excluded = contract.left_out
     kinds = {
         kind: sum(c["kind"] == kind for c in features) for kind in ("numeric", "categorical", "datetime")
     }
-    time_range = data.get("time_range")
+    time_range = data.time_range
     period = f" covering {time_range['start'][:10]} to {time_range['end'][:10]}" if time_range else ""
-    top = ", ".join(row["feature"] for row in metadata["feature_importance"][:5])
+    top = ", ".join(row["feature"] for row in metadata.feature_importance[:5])
     lines = [
-        f"# Model card: {metadata['project']}",
+        f"# Model card: {metadata.project}",
         "",
-        f"Client: {metadata['client']} · model version `{metadata['model_version']}` · trained "
-        f"{metadata['trained_at']}",
+        f"Client: {metadata.client} · model version `{metadata.model_version}` · trained "
+        f"{metadata.trained_at}",
         "",
         "## Intended use",
         "",
-        f"Predicts `{metadata['target']}` ({_problem_words(metadata)}) for {metadata['client']} from the "
-        f"columns of `{data['path']}`. It is decision support: its outputs inform people who know the "
+        f"Predicts `{metadata.target}` ({_problem_words(metadata)}) for {metadata.client} from the "
+        f"columns of `{data.path}`. It is decision support: its outputs inform people who know the "
         "context; "
         "it is not meant to take decisions about individuals on its own.",
         "",
@@ -155,16 +129,16 @@ def render_model_card(metadata: dict[str, Any], contract: dict[str, Any]) -> str
         "",
         "## Data",
         "",
-        f"- Source: `{data['path']}` (sha256 `{data['sha256'][:12]}…`){period}.",
-        f"- Rows: {data['rows_read']:,} read, {data['rows_missing_target']:,} dropped without a target, "
-        f"{data['rows_used']:,} used.",
+        f"- Source: `{data.path}` (sha256 `{data.sha256[:12]}…`){period}.",
+        f"- Rows: {data.rows_read:,} read, {data.rows_missing_target:,} dropped without a target, "
+        f"{data.rows_used:,} used.",
         f"- Features: {len(features)} ({kinds['numeric']} numeric, {kinds['categorical']} categorical, "
         f"{kinds['datetime']} dates turned into calendar features).",
         *_excluded_lines(excluded),
         "",
         "## Performance",
         "",
-        f"Measured with {metadata['cv']['method']}: every score below comes from rows the model did not "
+        f"Measured with {metadata.cv.method}: every score below comes from rows the model did not "
         "see in training, as mean ± standard deviation over folds. The dummy baseline is what you get "
         "without a "
         "model (the class shares, or the average)." + _grouping_sentence(metadata),
@@ -177,14 +151,14 @@ def render_model_card(metadata: dict[str, Any], contract: dict[str, Any]) -> str
         "",
         "What the measures mean:",
         "",
-        *[f"- {METRIC_LABELS[name]}: {METRIC_MEANINGS[name]}" for name in METRICS[metadata["problem_type"]]],
+        *[f"- {metric.label}: {metric.meaning}" for metric in reported(metadata.problem_type)],
         "",
-        _gate_sentence(gate),
+        _gate_sentence(metadata.gate),
         "",
         *_warning_lines(metadata),
         "## What drives the model",
         "",
-        "![Feature importance](figures/feature_importance.png)",
+        f"![Feature importance]({figure})",
         "",
         f"The columns that matter most: {top}. Importance shows association learned from historical data, "
         "not cause and effect.",
@@ -196,7 +170,7 @@ def render_model_card(metadata: dict[str, Any], contract: dict[str, Any]) -> str
         "- The model only knows the columns listed above; anything that changes the outcome but is not in "
         "the "
         "data is invisible to it.",
-        "- Inputs outside the ranges seen in training (see `configs/schema.json`) are extrapolations; "
+        f"- Inputs outside the ranges seen in training (see `configs/{CONTRACT_FILE}`) are extrapolations; "
         "categories never seen in training are ignored.",
         "",
         "## Bias and fairness",
@@ -209,13 +183,11 @@ def render_model_card(metadata: dict[str, Any], contract: dict[str, Any]) -> str
         "",
         "## Reproducibility",
         "",
-        f"- Model file `models/model.skops`, sha256 `{metadata['model_sha256']}`.",
-        f"- Data contract hash `{metadata['schema_hash'][:16]}…`; data hash `{data['sha256'][:16]}…`.",
-        f"- Training took {metadata['training']['wall_seconds']:.1f} s wall time, "
-        f"{metadata['training']['cpu_seconds']:.1f} s CPU time.",
-        "- Libraries: "
-        + ", ".join(f"{name} {version}" for name, version in metadata["versions"].items())
-        + ".",
+        f"- Model file `models/{MODEL_FILE}`, sha256 `{metadata.model_sha256}`.",
+        f"- Data contract hash `{metadata.schema_hash[:16]}…`; data hash `{data.sha256[:16]}…`.",
+        f"- Training took {metadata.training['wall_seconds']:.1f} s wall time, "
+        f"{metadata.training['cpu_seconds']:.1f} s CPU time.",
+        "- Libraries: " + ", ".join(f"{name} {version}" for name, version in metadata.versions.items()) + ".",
         "",
     ]
     return "\n".join(lines)
@@ -240,8 +212,8 @@ def _personal_data_line(excluded: list[dict[str, Any]]) -> str:
     return "- The audit found no column that looks like personal data (by its name or its values)."
 
 
-def _grouping_sentence(metadata: dict[str, Any]) -> str:
-    grouped_by = metadata["cv"].get("grouped_by") or []
+def _grouping_sentence(metadata: ModelMetadata) -> str:
+    grouped_by = metadata.cv.grouped_by
     if not grouped_by:
         return ""
     columns = ", ".join(f"`{name}`" for name in grouped_by)
@@ -251,32 +223,32 @@ def _grouping_sentence(metadata: dict[str, Any]) -> str:
     )
 
 
-def _gate_sentence(gate: dict[str, Any]) -> str:
-    label = METRIC_LABELS[gate["metric"]]
+def _gate_sentence(gate: GateVerdict) -> str:
+    label = METRICS[gate.metric].label
     text = (
-        f"Quality gate: {label} had to beat the baseline by at least {number(gate['min_lift'])}; it did by "
-        f"{number(gate['lift'])}."
+        f"Quality gate: {label} had to beat the baseline by at least {number(gate.min_lift)}; it did by "
+        f"{number(gate.lift)}."
     )
-    if gate.get("no_skill") is not None:
+    if gate.no_skill is not None:
         text += (
-            f" It also had to be above {gate['no_skill']:.3g} ({NO_SKILL_WORDS[gate['metric']]}); it is "
-            f"{number(gate['model'])}."
+            f" It also had to be above {gate.no_skill:.3g} ({METRICS[gate.metric].no_skill_words}); it is "
+            f"{number(gate.model)}."
         )
     return text
 
 
-def _warning_lines(metadata: dict[str, Any]) -> list[str]:
-    warnings = metadata.get("warnings") or []
+def _warning_lines(metadata: ModelMetadata) -> list[str]:
+    warnings = metadata.warnings
     if not warnings:
         return []
     sentences = [w["message"][:1].upper() + w["message"][1:] + "." for w in warnings]
     return ["Before relying on these scores:", "", *[f"- **{text}**" for text in sentences], ""]
 
 
-def _problem_words(metadata: dict[str, Any]) -> str:
-    if metadata["problem_type"] == "regression":
+def _problem_words(metadata: ModelMetadata) -> str:
+    if metadata.problem_type == "regression":
         return "a number"
-    classes = ", ".join(str(label) for label in metadata["classes"])
+    classes = ", ".join(str(label) for label in metadata.classes)
     return f"one of {classes}"
 
 
@@ -286,32 +258,32 @@ GROUP_COLUMNS = {
         ("share_positive", "share really {positive}"),
         ("share_flagged", "share flagged"),
         ("recall", "of those really {positive}: caught"),
-        ("roc_auc", "ROC AUC"),
+        ("roc_auc", METRICS["roc_auc"].label),
     ],
-    "multiclass": [("rows", "rows"), ("accuracy", "right class"), ("macro_f1", "Macro F1")],
+    "multiclass": [("rows", "rows"), ("accuracy", "right class"), ("macro_f1", METRICS["macro_f1"].label)],
     "regression": [("rows", "rows"), ("mae", "typical error (MAE)"), ("mean_error", "average over/under")],
 }
 PERCENT_METRICS = {"share_positive", "share_flagged", "recall", "accuracy"}
 
 
-def groups_section(metadata: dict[str, Any]) -> list[str]:
+def groups_section(metadata: ModelMetadata) -> list[str]:
     """Model card lines on performance per group of each sensitive column, or what to do when none is set."""
-    groups = metadata.get("groups") or {}
+    groups = metadata.groups or {}
     if not groups:
         return [
             "- No sensitive column is configured (`data.sensitive_columns` in `configs/project.yaml`), so "
-            f"performance has not been broken down by group. Agree with {metadata['client']} which groups "
+            f"performance has not been broken down by group. Agree with {metadata.client} which groups "
             "matter (e.g. age band, region, gender where lawful), list the column and retrain, and check "
             "that the model performs comparably for each before it is used on people.",
         ]
     lines = [
         "- Performance per group of the sensitive column(s) below, measured on held-out rows (out-of-fold "
         "predictions). A model that serves one group worse than another needs a decision with "
-        f"{metadata['client']} before it is used on people.",
+        f"{metadata.client} before it is used on people.",
     ]
     for column, rows in groups.items():
         lines += ["", f"### Per group of `{column}`", "", *_group_table(metadata, rows), ""]
-        if metadata["problem_type"] == "regression":
+        if metadata.problem_type == "regression":
             lines += [
                 "Average over/under: above zero, the model predicts too high for that group on average.",
                 "",
@@ -320,9 +292,9 @@ def groups_section(metadata: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _group_table(metadata: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
-    columns = GROUP_COLUMNS[metadata["problem_type"]]
-    positive = metadata.get("positive_class")
+def _group_table(metadata: ModelMetadata, rows: list[dict[str, Any]]) -> list[str]:
+    columns = GROUP_COLUMNS[metadata.problem_type]
+    positive = metadata.positive_class
     header = ["group", *[title.format(positive=positive) for _, title in columns]]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for row in rows:
@@ -344,17 +316,17 @@ def _group_value(name: str, value: Any) -> str:
     return f"{value:.3f}"
 
 
-def group_sentences(metadata: dict[str, Any], column: str, rows: list[dict[str, Any]]) -> list[str]:
+def group_sentences(metadata: ModelMetadata, column: str, rows: list[dict[str, Any]]) -> list[str]:
     """The gap between the best and the worst served group, in words a non-technical reader follows."""
     from .groups import MIN_GROUP_ROWS, largest_gap
 
-    problem = metadata["problem_type"]
+    problem = metadata.problem_type
     gap = largest_gap(problem, rows)
     if gap is None:
         return [f"Fewer than two groups of `{column}` have {MIN_GROUP_ROWS} rows or more; no comparison."]
     best, worst = gap["best"], gap["worst"]
     if problem == "binary":
-        positive = metadata["positive_class"]
+        positive = metadata.positive_class
         text = (
             f"Of the cases that really are {positive!r}, the model catches {best['recall']:.0%} in group "
             f"{best['group']!r} but {worst['recall']:.0%} in group {worst['group']!r}."

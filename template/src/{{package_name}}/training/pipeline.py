@@ -22,8 +22,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from ..core.config import Config
-from ..data import contract as contract_mod
-from ..data.tables import to_datetime
+from ..data.contract import Contract
+from ..data.dates import to_datetime
 from ..features import add_features
 
 CALENDAR_PARTS = ("year", "month", "dayofweek")
@@ -172,13 +172,13 @@ def make_estimator(config: Config, baseline: bool = False, rows: int | None = No
 
 
 def build_pipeline(
-    contract: dict[str, Any], config: Config, baseline: bool = False, rows: int | None = None
+    contract: Contract, config: Config, baseline: bool = False, rows: int | None = None
 ) -> Pipeline:
     """The full Pipeline for the contract's feature columns; `rows` (training rows) sizes the estimator."""
-    numeric = contract_mod.features(contract, "numeric")
-    categorical = contract_mod.features(contract, "categorical")
-    dates = contract_mod.features(contract, "datetime")
-    columns = contract_mod.columns_by_name(contract)
+    numeric = contract.feature_names("numeric")
+    categorical = contract.feature_names("categorical")
+    dates = contract.feature_names("datetime")
+    columns = contract.by_name
     formats = {name: columns[name]["format"] for name in dates if columns[name].get("format")}
     if not (numeric or categorical or dates):
         raise ValueError("the data contract marks no column as a feature")

@@ -19,10 +19,11 @@ from fastapi_offline import FastAPIOffline
 from starlette.requests import ClientDisconnect
 
 from ... import __version__
+from ...artifacts.metadata import ModelMetadata
 from ...core.config import Config, load_config
 from ...core.errors import UserError
 from ...data.contract import load_contract
-from ..scoring import read_metadata
+from ..trained_model import read_metadata
 from .access_log import SERVER_LOGGER, configure_logging, stop_logging
 from .deps import require_api_key
 from .fast_lane import FastLane
@@ -89,25 +90,23 @@ def create_app(config: Config | None = None, settings: ApiSettings | None = None
     return app
 
 
-def _metadata_or_none(config: Config) -> dict[str, Any] | None:
+def _metadata_or_none(config: Config) -> ModelMetadata | None:
     try:
         return read_metadata(config)
     except UserError:
         return None  # the state reports it: not ready, with the reason
 
 
-def _request_features(config: Config, metadata: dict[str, Any] | None) -> tuple[list[dict], str, list]:
+def _request_features(config: Config, metadata: ModelMetadata | None) -> tuple[list[dict], str, list]:
     """The features of the model's own contract (metadata.json); without a model, those of the current
     data contract, so the documentation still shows what the API will take."""
     if metadata is not None:
-        features = [feature for feature in metadata["features"] if not feature.get("derived")]
-        return features, metadata.get("problem_type", config.problem_type), metadata.get("classes") or []
+        return metadata.input_features, metadata.problem_type or config.problem_type, metadata.classes or []
     try:
-        contract = load_contract(config.schema_path) or {"columns": []}
+        contract = load_contract(config.schema_path)
     except UserError:
-        contract = {"columns": []}
-    features = [c for c in contract["columns"] if c.get("role") == "feature" and not c.get("derived")]
-    return features, config.problem_type, []
+        contract = None
+    return contract.input_features if contract else [], config.problem_type, []
 
 
 def _add_error_handlers(app: FastAPI) -> None:

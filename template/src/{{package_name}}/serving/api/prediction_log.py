@@ -1,13 +1,8 @@
 """The prediction log: what the model was asked and what it answered, for drift monitoring and audits.
 
-One JSON object per scored record, one file per server process under logs/predictions/:
+One JSON object per scored record (`artifacts.log_line.LogLine`: the format is defined there, beside
+the parser the drift monitor uses), one file per server process under logs/predictions/.
 
-    {"timestamp": "2025-05-31T14:00:00.123456Z", "request_id": "…", "model_version": "…",
-     "inputs": {feature: value, …}, "prediction": …,
-     "prediction_probability": 0.83, "probabilities": {class: p, …}}   (the last two for classifiers)
-
-`prediction_probability` means what it means in models/reference.parquet: the positive class's probability
-(binary) or the highest probability (multiclass), so live traffic and the training reference compare directly.
 Entries are queued by the request and written in batches by a background thread. A file is closed at
 `max_bytes` and a new one begun; beyond `max_files` files the oldest are deleted (but not the file another
 worker process is writing to). If the writer falls behind by `capacity` requests, new entries are dropped
@@ -27,19 +22,19 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ...artifacts.log_line import LogLine, stamp
+from ...artifacts.paths import PREDICTION_LOG_SUFFIX
 from .writer import BackgroundWriter
 
 logger = logging.getLogger(f"{__package__.split('.')[0]}.api")
-SUFFIX = ".jsonl"
 ACTIVE_SECONDS = 600
 # While the log cannot be written and no traffic comes: how often, and with how much, writing is tried.
 # Enough bytes to need a new block of the file system, so that a full disk shows.
@@ -191,30 +186,24 @@ class PredictionLog:
         if error_number == errno.EFBIG and size > 0:  # this file may not grow: the next write begins another
             self._close()
 
-    def _lines(self, stamp, request_id, model_version, records, labels, probabilities) -> list[str]:
-        timestamp = stamp.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    def _lines(self, moment, request_id, model_version, records, labels, probabilities) -> list[str]:
+        timestamp = stamp(moment)
         lines = []
         for index, (record, label) in enumerate(zip(records, labels, strict=True)):
-            entry: dict[str, Any] = {
-                "timestamp": timestamp,
-                "request_id": request_id,
-                "model_version": model_version,
-                "inputs": record,
-                "prediction": label,
-            }
+            line = LogLine(timestamp, request_id, model_version, record, label)
             if probabilities is not None:
                 classes = probabilities[index]
                 positive = classes.get(str(self.positive_class)) if len(classes) == 2 else None
-                entry["prediction_probability"] = positive if positive is not None else max(classes.values())
-                entry["probabilities"] = classes
-            lines.append(json.dumps(entry, ensure_ascii=False, default=_plain) + "\n")
+                chosen = positive if positive is not None else max(classes.values())
+                line = LogLine(timestamp, request_id, model_version, record, label, chosen, classes)
+            lines.append(line.encode())
         return lines
 
     def _rotate(self) -> None:
         self._close()
         self.directory.mkdir(parents=True, exist_ok=True)  # deleted by hand: made again
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%S.%fZ")
-        path = self.directory / f"{stamp}-{os.getpid()}{SUFFIX}"
+        begun = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%S.%fZ")
+        path = self.directory / f"{begun}-{os.getpid()}{PREDICTION_LOG_SUFFIX}"
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
         self._path, self._size = path, 0
         try:
@@ -232,7 +221,7 @@ class PredictionLog:
         """Delete the oldest files beyond max_files. Other worker processes write to their newest file:
         that one is kept while it is in use (changed in the last ACTIVE_SECONDS)."""
         # Names start with the UTC time they were begun: sorted by name is oldest first, across processes.
-        files = sorted(self.directory.glob(f"*{SUFFIX}"))
+        files = sorted(self.directory.glob(f"*{PREDICTION_LOG_SUFFIX}"))
         newest = {path.stem.rsplit("-", 1)[-1]: path for path in files}
         now = time.time()
         in_use = {self._path} | {
@@ -260,11 +249,3 @@ def _changed_since(path: Path, moment: float) -> bool:
         return path.stat().st_mtime > moment
     except FileNotFoundError:
         return False
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

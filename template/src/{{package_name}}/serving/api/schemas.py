@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from ...data.tables import ISO8601, to_datetime
+from ...data.dates import ISO8601, to_datetime
 
 STRICT = ConfigDict(extra="forbid")
 # pandas (and so the Pipeline) represents dates within these years only; the pattern says the same in the

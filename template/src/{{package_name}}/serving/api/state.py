@@ -18,8 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from ...artifacts.metadata import ModelMetadata, ReferenceInfo
 from ...core.config import Config
-from ..scoring import Predictions, Scorer, TrainedModel, load_trained, read_metadata
+from ..scoring import Predictions, Scorer
+from ..trained_model import TrainedModel, load_trained, read_metadata
 from .batching import MicroBatcher
 from .metrics import Metrics
 from .prediction_log import PredictionLog
@@ -62,7 +64,7 @@ class ServingState:
     config: Config
     settings: ApiSettings
     metrics: Metrics
-    metadata: dict[str, Any] | None = None
+    metadata: ModelMetadata | None = None
     trained: TrainedModel | None = None
     scorer: Scorer | None = None
     explainer: Any = None
@@ -107,7 +109,7 @@ class ServingState:
             self.config.prediction_log_dir,
             max_bytes=self.settings.prediction_log_max_bytes,
             max_files=self.settings.prediction_log_max_files,
-            positive_class=self.trained.metadata.get("positive_class") if self.trained else None,
+            positive_class=self.trained.metadata.positive_class if self.trained else None,
             on_drop=self.metrics.prediction_log_dropped.inc,
             on_writable=lambda writable: self.metrics.prediction_log_writable.set(1 if writable else 0),
         )
@@ -142,11 +144,9 @@ class ServingState:
             return
         metadata = self.trained.metadata
         if not self.trained.is_classification:
-            self.metrics.use_value_buckets(_reference_predictions(self.config))
+            self.metrics.use_value_buckets(_reference_predictions(self.config, metadata.reference))
         self.status, self.reason = "ready", None
-        self.metrics.set_model(
-            self.version, self.trained.problem_type, str(metadata.get("model_family")), True
-        )
+        self.metrics.set_model(self.version, self.trained.problem_type, str(metadata.model_family), True)
         logger.info(
             "model loaded",
             extra={"model_version": self.version, "scoring": self.scorer.encoder_note},
@@ -158,7 +158,7 @@ class ServingState:
             from ..explain import build_explainer
 
             background = _reference_rows(
-                self.config, [feature["name"] for feature in self.trained.input_features]
+                self.config, self.trained.metadata.reference, [f["name"] for f in self.trained.input_features]
             )
             self.explainer = build_explainer(self.trained.pipeline, self.trained.metadata, background)
             self.explain_reason = None
@@ -254,9 +254,9 @@ def _one_thread_per_call() -> None:
     threadpool_limits(limits=1)
 
 
-def _reference_rows(config: Config, columns: list[str]) -> Any:
+def _reference_rows(config: Config, reference: ReferenceInfo, columns: list[str]) -> Any:
     """Training rows kept by `train` (models/reference.parquet): the linear explainer's baseline."""
-    path = config.models_dir / "reference.parquet"
+    path = config.models_dir / reference.file
     if not path.is_file():  # missing, or not a regular file (a FIFO would block the start for ever)
         return None
     import pandas as pd
@@ -265,13 +265,16 @@ def _reference_rows(config: Config, columns: list[str]) -> Any:
     return frame[[name for name in columns if name in frame.columns]]
 
 
-def _reference_predictions(config: Config) -> list[float] | None:
-    path = config.models_dir / "reference.parquet"
+def _reference_predictions(config: Config, reference: ReferenceInfo) -> list[float] | None:
+    """The out-of-fold predictions kept in the reference, under the name `train` gave them (not always
+    `prediction`: a data column may have that name)."""
+    path = config.models_dir / reference.file
     if not path.is_file():
         return None
     try:
         import pandas as pd
 
-        return pd.read_parquet(path, columns=["prediction"])["prediction"].astype(float).tolist()
+        column = reference.prediction_column
+        return pd.read_parquet(path, columns=[column])[column].astype(float).tolist()
     except Exception:  # no reference sample: default buckets
         return None

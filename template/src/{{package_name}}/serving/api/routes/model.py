@@ -16,18 +16,18 @@ async def model_info(state: Ready) -> ModelInfo:
     fields = set(FeatureInfo.model_fields)
     return ModelInfo(
         model_version=state.version,
-        trained_at=metadata.get("trained_at"),
+        trained_at=metadata.trained_at,
         problem_type=state.trained.problem_type,
-        model_family=metadata.get("model_family"),
-        target=metadata.get("target"),
-        classes=metadata.get("classes"),
-        positive_class=metadata.get("positive_class"),
+        model_family=metadata.model_family,
+        target=metadata.target,
+        classes=metadata.classes,
+        positive_class=metadata.positive_class,
         features=[
             FeatureInfo(**{key: value for key, value in feature.items() if key in fields})
             for feature in state.trained.input_features
         ],
-        metrics=metadata.get("metrics", {}),
-        gate=metadata.get("gate"),
+        metrics=metadata.metrics,
+        gate=metadata.gate.to_json(),
         explanation=state.explain_reason or f"SHAP contributions on the {state.explainer.scale} scale",
         scoring=state.scorer.encoder_note,
     )

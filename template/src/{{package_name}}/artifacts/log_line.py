@@ -1,0 +1,90 @@
+"""One line of the prediction log (logs/predictions/*.jsonl): the format the API writes and `drift` reads.
+
+    {"timestamp": "2025-05-31T14:00:00.123456Z", "request_id": "…", "model_version": "…",
+     "inputs": {feature: value, …}, "prediction": …,
+     "prediction_probability": 0.83, "probabilities": {class: p, …}}   (the last two for classifiers)
+
+The timestamp comes first, in a fixed-width format, on every line: the drift reader finds a time window
+by looking at the bytes after `LINE_PREFIX` without decoding the lines (see drift/current.py). Keep both
+here, with the encoder and the parser, so that writer and reader cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+TIMESTAMP = "timestamp"
+PREDICTION = "prediction"
+# The positive class's probability (binary) or the highest probability (multiclass): what the training
+# reference keeps under the same name, so that live traffic and reference compare directly.
+PREDICTION_PROBABILITY = "prediction_probability"
+
+LINE_PREFIX = b'{"' + TIMESTAMP.encode() + b'": "'
+STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+STAMP_LENGTH = len("2025-05-31T14:00:00.123456Z")
+
+
+def stamp(moment: datetime) -> str:
+    """A moment as the log writes it: UTC, microseconds, `Z` (fixed width, so it sorts as text)."""
+    return moment.astimezone(UTC).strftime(STAMP_FORMAT)
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One scored record: when, for which request, by which model, what was sent and what was answered."""
+
+    timestamp: str
+    request_id: str | None
+    model_version: str | None
+    inputs: dict[str, Any]
+    prediction: Any
+    prediction_probability: float | None = None  # classification only
+    probabilities: dict[str, float] | None = None  # classification only: {class: p}
+
+    def output(self, name: str) -> Any:
+        """The model's output named like its field (`PREDICTION` or `PREDICTION_PROBABILITY`)."""
+        return self.prediction if name == PREDICTION else self.prediction_probability
+
+    def encode(self) -> str:
+        """The JSON line, newline included; the timestamp first (see the module docstring)."""
+        entry: dict[str, Any] = {
+            TIMESTAMP: self.timestamp,
+            "request_id": self.request_id,
+            "model_version": self.model_version,
+            "inputs": self.inputs,
+            PREDICTION: self.prediction,
+        }
+        if self.probabilities is not None:
+            entry[PREDICTION_PROBABILITY] = self.prediction_probability
+            entry["probabilities"] = self.probabilities
+        return json.dumps(entry, ensure_ascii=False, default=_plain) + "\n"
+
+    @classmethod
+    def decode(cls, line: bytes | str) -> LogLine | None:
+        """The entry of one line, or None for a line that is not one (cut off, written by hand)."""
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            return None
+        if not isinstance(entry, dict) or not isinstance(entry.get("inputs"), dict):
+            return None
+        return cls(
+            timestamp=entry.get(TIMESTAMP),
+            request_id=entry.get("request_id"),
+            model_version=entry.get("model_version"),
+            inputs=entry["inputs"],
+            prediction=entry.get(PREDICTION),
+            prediction_probability=entry.get(PREDICTION_PROBABILITY),
+            probabilities=entry.get("probabilities"),
+        )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

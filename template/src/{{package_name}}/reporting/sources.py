@@ -1,0 +1,61 @@
+"""What the weekly summary is computed from: the experiment log, the latest audit and drift check and the
+model's metadata, each read through its artifact's owner. Every input may be missing: the summary then says
+what has not been run yet instead of failing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..artifacts.experiments import CHAMPION, ExperimentEntry, read_experiments
+from ..artifacts.metadata import ModelMetadata
+from ..artifacts.paths import ModelFolder, ReportFolder
+from ..core.config import Config
+from ..core.errors import UserError
+
+
+@dataclass
+class Sources:
+    """What the summary is computed from; None (or empty) where that step has not run yet."""
+
+    experiments: list[ExperimentEntry] = field(default_factory=list)
+    audit: dict[str, Any] | None = None
+    drift: dict[str, Any] | None = None
+    metadata: ModelMetadata | None = None
+
+
+def read_sources(config: Config) -> Sources:
+    # `train --data` also logs the current model's scores on the challenger's folds (status `champion`):
+    # a comparison, not a training run, so it is not counted or plotted as an experiment.
+    reports = ReportFolder(config.reports_dir)
+    experiments = read_experiments(reports.experiments)
+    metadata = _read_json(ModelFolder(config.models_dir).metadata)
+    return Sources(
+        experiments=[e for e in experiments if e.status != CHAMPION],
+        audit=_read_json(reports.audit_json),
+        drift=_read_json(reports.drift_json),
+        metadata=ModelMetadata.from_json(metadata) if metadata else None,
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path} is not valid JSON ({exc}); rerun the command that writes it") from None
+
+
+def source_names(sources: Sources) -> list[str]:
+    """The inputs as the reader knows them (paths from the project root), marked when not there yet."""
+    reports, models = ReportFolder(Path("reports")), ModelFolder(Path("models"))
+    found = {
+        reports.experiments: bool(sources.experiments),
+        reports.audit_json: sources.audit is not None,
+        reports.drift_json: sources.drift is not None,
+        models.metadata: sources.metadata is not None,
+    }
+    return [path.as_posix() + ("" if present else " (not there yet)") for path, present in found.items()]

@@ -1,0 +1,190 @@
+"""Writing what a training run produced: the model file, the reference sample for drift, metadata.json,
+the model card and its figure, the signature, and the run's line in the experiment log.
+
+Everything is serialised first, then the files are replaced one by one (atomically): a failure while
+serialising leaves the previous set intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import __version__
+from ..artifacts import files as artifacts
+from ..artifacts import signing
+from ..artifacts.experiments import PROMOTED, ExperimentEntry, append_experiment
+from ..artifacts.log_line import PREDICTION, PREDICTION_PROBABILITY
+from ..artifacts.metadata import CvInfo, DataInfo, GateVerdict, ModelMetadata, ReferenceInfo
+from ..artifacts.model_file import check_model_types
+from ..artifacts.paths import ModelFolder, ReportFolder
+from ..core.config import Config
+from ..core.wording import plain
+from ..data import contract as contract_mod
+from .evaluate import CVResult
+from .groups import group_metrics
+
+LIBRARIES = ("numpy", "pandas", "scikit-learn", "skops", "scipy")
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """What one run trained, for `_write_artifacts`: the final model, the contract and data it was trained
+    on, its cross-validation, the gate's verdict, importance and warnings, and its experiment-log entry."""
+
+    model: Any
+    contract: contract_mod.Contract
+    training: Any  # data.training_data's prepared training data (frame, target, row counts)
+    cv: CVResult
+    verdict: GateVerdict
+    importance: list[dict[str, float]]
+    warnings: list[dict[str, str]]
+    entry: ExperimentEntry
+    source: Path  # the data file read
+
+
+def _reference_sample(
+    training, cv: CVResult, contract: contract_mod.Contract, config: Config
+) -> tuple[pd.DataFrame, ReferenceInfo]:
+    """Rows of the training data for drift checks, with out-of-fold predictions (what live predictions look
+    like; in-sample predictions of a tree model are overconfident and would fake prediction drift).
+    Returns the sample and its description, with the names of its prediction columns: those of the
+    prediction log's fields, renamed if the data uses those names."""
+    keep = [name for name in contract.needed_columns if name in training.frame]
+    prediction_column = _free_name(PREDICTION, keep)
+    probability_column = _free_name(PREDICTION_PROBABILITY, keep) if config.is_classification else None
+    predicted = pd.DataFrame({prediction_column: cv.oof_prediction}, index=cv.oof_index)
+    if probability_column is not None:
+        probability = cv.oof_probability.max(axis=1)  # multiclass: of the predicted class
+        if config.problem_type == "binary":
+            probability = cv.oof_probability[:, cv.classes.index(cv.positive)]
+        predicted[probability_column] = probability
+    rows = min(len(predicted), config.model.reference_rows)
+    chosen = predicted.sample(rows, random_state=config.model.random_state).sort_index()
+    reference = training.frame.iloc[chosen.index][keep].reset_index(drop=True)
+    info = ReferenceInfo(
+        rows=rows, prediction_column=prediction_column, probability_column=probability_column
+    )
+    return pd.concat([reference, chosen.reset_index(drop=True)], axis=1), info
+
+
+def _free_name(name: str, taken: list[str]) -> str:
+    """`name`, or `_name`, `__name`... when the data already has a column called that."""
+    while name in taken:
+        name = f"_{name}"
+    return name
+
+
+def write_artifacts(
+    config: Config, run: TrainingRun, elapsed: Callable[[], dict[str, float]]
+) -> ModelMetadata:
+    """Serialise everything first, then replace the files: a failure leaves the previous set intact."""
+    import skops.io as sio
+
+    from .model_card import importance_figure, render_model_card
+
+    model_bytes = sio.dumps(run.model)
+    model_types = check_model_types(model_bytes)  # what the loader will accept, checked now
+    model_sha256 = _sha256(model_bytes)
+    trained_at = now()
+    version = f"{trained_at[:19].replace('-', '').replace(':', '')}-{model_sha256[:8]}"
+    reference, reference_info = _reference_sample(run.training, run.cv, run.contract, config)
+    buffer = io.BytesIO()
+    reference.to_parquet(buffer, index=False)
+    metadata = _metadata(config, run, version, trained_at, model_sha256, model_types, reference_info, elapsed)
+    card = render_model_card(metadata, run.contract)
+    figure = importance_figure(run.importance)
+    models, reports = ModelFolder(config.models_dir), ReportFolder(config.reports_dir)
+    artifacts.write_atomic(models.model, model_bytes)
+    artifacts.write_atomic(models.reference, buffer.getvalue())
+    artifacts.write_atomic(reports.importance_figure, figure)
+    artifacts.write_atomic(reports.model_card, card)
+    metadata.write(models.metadata)
+    signing.sign(models.root, [models.model, models.metadata])
+    append_experiment(reports.experiments, run.entry.finished(PROMOTED, version, metadata.training))
+    return metadata
+
+
+def _metadata(
+    config: Config,
+    run: TrainingRun,
+    version: str,
+    trained_at: str,
+    model_sha256: str,
+    model_types: list[str],
+    reference: ReferenceInfo,
+    elapsed: Callable[[], dict[str, float]],
+) -> ModelMetadata:
+    training, cv = run.training, run.cv
+    return ModelMetadata(
+        model_version=version,
+        trained_at=trained_at,
+        project=config.project_name,
+        client=config.client,
+        problem_type=config.problem_type,
+        model_family=config.model.family,
+        target=config.data.target,
+        classes=[plain(label) for label in cv.classes] if cv.classes is not None else None,
+        positive_class=plain(cv.positive),
+        features=[
+            {k: v for k, v in column.items() if k not in ("role", "description", "reason")}
+            for column in run.contract.features
+        ],
+        cv=CvInfo(cv.method, cv.folds, tuple(cv.grouped_by)),
+        metrics={"model": cv.summary("model"), "baseline": cv.summary("baseline")},
+        gate=run.verdict,
+        warnings=run.warnings,
+        feature_importance=run.importance,
+        model_sha256=model_sha256,
+        model_types=model_types,
+        schema_hash=run.contract.schema_hash,
+        data=DataInfo(
+            path=config.data.path if run.source == config.data_path else str(run.source),
+            sha256=run.entry.data_sha256,
+            rows_read=training.rows_read,
+            rows_missing_target=training.rows_missing_target,
+            rows_missing_time=training.rows_missing_time,
+            rows_used=training.rows_used,
+            time_range=_time_range(training.frame, config),
+        ),
+        reference=reference,
+        groups=group_metrics(
+            training.frame, training.target, cv, config.problem_type, config.data.sensitive_columns
+        ),
+        versions=_versions(),
+        training=elapsed(),
+    )
+
+
+def _time_range(frame: pd.DataFrame, config: Config) -> dict[str, str] | None:
+    if not config.data.time_column:
+        return None
+    times = frame[config.data.time_column]
+    return {"start": times.min().isoformat(), "end": times.max().isoformat()}
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "package": __version__}
+    for name in LIBRARIES:
+        try:
+            versions[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
