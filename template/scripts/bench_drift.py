@@ -155,7 +155,7 @@ def write_log(project: Path, rows: int, shifted: bool, seed: int) -> None:
             "%Y-%m-%dT%H:%M:%S.%fZ"
         )
         inputs = frame[NUMERIC + CATEGORICAL].to_json(orient="records", lines=True).splitlines()
-        # The API's line format (api/prediction_log.py), assembled as text: json.dumps per line would take
+        # The API's line format (artifacts/log_line.py), assembled as text: json.dumps per line would take
         # longer than the drift check itself.
         lines = [
             '{"timestamp": "' + stamp + f'", "request_id": "bench-{first + i}", "model_version": "bench", '

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass, replace
+from dataclasses import MISSING, Field, dataclass, field, fields, replace
 from typing import Any
 
 from .errors import UserError
@@ -223,20 +223,13 @@ def file_view(settings: Any) -> dict[str, Any]:
         node = view
         for part in parents:
             node = node.setdefault(part, {})
-        nested = SECTION in item.metadata and is_dataclass(value)  # else a mapping put in by code
+        nested = SECTION in item.metadata
         node[leaf] = file_view(value) if nested else as_written(value)
     return view
 
 
 class Section:
-    """Base of a section's dataclass. Read as a mapping it is the section as the file writes it, so that
-    `{**config.api, "port": 8080}` is a section that a Config built in code may carry."""
-
-    def keys(self) -> list[str]:
-        return list(file_view(self))
-
-    def __getitem__(self, key: str) -> Any:
-        return file_view(self)[key]
+    """Base of a section's dataclass."""
 
 
 # Reading -------------------------------------------------------------------------------------------------

@@ -3,9 +3,7 @@ in core/config.py and checked when they are read), completed from the environmen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from ...core.config import API_KEY_ENV, CONFIG_RELATIVE_PATH, ApiSettings, Config, parse_section
+from ...core.config import API_KEY_ENV, CONFIG_RELATIVE_PATH, ApiSettings, Config
 from ...core.errors import UserError
 from ...core.settings import with_environment
 
@@ -15,13 +13,8 @@ API_KEY_HEADER = "X-API-Key"
 
 
 def load_settings(config: Config) -> ApiSettings:
-    """`config.api` with what the environment sets (the key). A Config built in code may carry the section
-    as a mapping: it is checked like the file, unknown keys included, so a typo does not silently fall
-    back to a default."""
-    api = config.api
-    if isinstance(api, Mapping):
-        api = parse_section("api", api, config.source)
-    return with_environment(api)
+    """`config.api` with what the environment sets (the key)."""
+    return with_environment(config.api)
 
 
 def check_can_start(settings: ApiSettings) -> None:
