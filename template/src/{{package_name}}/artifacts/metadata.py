@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import UserError
-from ..data.contract import FEATURE_KINDS
+from ..data.contract import FEATURE_KINDS, input_features
 from .files import require_regular_file, write_json
 from .log_line import PREDICTION, PREDICTION_PROBABILITY
 from .paths import MODEL_FILE, REFERENCE_FILE
@@ -190,7 +190,7 @@ class ModelMetadata:
     @property
     def input_features(self) -> list[dict[str, Any]]:
         """The features a caller sends: derived ones are computed from them inside the Pipeline."""
-        return [feature for feature in self.features if not feature.get("derived")]
+        return input_features(self.features)
 
     def mean_scores(self, which: str) -> dict[str, float]:
         """The mean over folds of each metric, for `which` ("model" or "baseline")."""

@@ -27,6 +27,12 @@ FEATURE_KINDS = ("numeric", "categorical", "datetime")  # text columns are never
 ROLES = ("target", "id", "time", "feature", "excluded")
 
 
+def input_features(features: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a request or a file to score must send: the features, minus the derived ones (the Pipeline
+    computes those). Shared by the contract and the model's metadata, which carries the same entries."""
+    return [column for column in features if not column.get("derived")]
+
+
 @dataclass(frozen=True)
 class Contract:
     """configs/schema.json as a record. Each column stays the JSON entry the contract writes (name, dtype,
@@ -50,9 +56,7 @@ class Contract:
 
     @property
     def input_features(self) -> list[dict[str, Any]]:
-        """What a request or a file to score must send: the features, minus the derived ones (the Pipeline
-        computes those)."""
-        return [column for column in self.features if not column.get("derived")]
+        return input_features(self.features)
 
     def feature_names(self, kind: str | None = None) -> list[str]:
         """Names of the features, optionally only of one kind, in data order."""
