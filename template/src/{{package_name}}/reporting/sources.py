@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..artifacts.audit_summary import AuditSummary
 from ..artifacts.experiments import CHAMPION, ExperimentEntry, read_experiments
 from ..artifacts.metadata import ModelMetadata
 from ..artifacts.paths import ModelFolder, ReportFolder
@@ -21,7 +22,7 @@ class Sources:
     """What the summary is computed from; None (or empty) where that step has not run yet."""
 
     experiments: list[ExperimentEntry] = field(default_factory=list)
-    audit: dict[str, Any] | None = None
+    audit: AuditSummary | None = None
     drift: dict[str, Any] | None = None
     metadata: ModelMetadata | None = None
 
@@ -34,7 +35,7 @@ def read_sources(config: Config) -> Sources:
     metadata = _read_json(ModelFolder(config.models_dir).metadata)
     return Sources(
         experiments=[e for e in experiments if e.status != CHAMPION],
-        audit=_read_json(reports.audit_json),
+        audit=AuditSummary.read(reports.audit_json) if reports.audit_json.is_file() else None,
         drift=_read_json(reports.drift_json),
         metadata=ModelMetadata.from_json(metadata) if metadata else None,
     )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..artifacts import files as artifacts
+from ..artifacts.audit_summary import AuditSummary
 from ..artifacts.experiments import PROMOTED, REJECTED, ExperimentEntry
 from ..artifacts.metadata import GateVerdict
 from ..artifacts.paths import ReportFolder
@@ -81,8 +82,8 @@ def done(sources: Sources, config: Config, day: date) -> Bullet:
             "for the dummy baseline"
         )
     if sources.audit:
-        audited = str(sources.audit.get("generated_at", ""))[:10]
-        parts.append(f"data audited on {audited}: {sources.audit['verdict']['message'].lower()}")
+        audited = sources.audit.generated_at[:10]
+        parts.append(f"data audited on {audited}: {sources.audit.verdict.message.lower()}")
     else:
         parts.append("the data has not been audited yet (`make audit`)")
     return Bullet("Done", _sentences(parts), "ok" if sources.metadata else "info")
@@ -116,15 +117,15 @@ def blockers(sources: Sources, config: Config) -> Bullet:
     return Bullet("Blockers", _sentences(items), "warning")
 
 
-def _audit_blockers(audit: dict[str, Any] | None) -> list[str]:
+def _audit_blockers(audit: AuditSummary | None) -> list[str]:
     """The audit's warnings, in two kinds: columns the audit left out of the model (its `exclusions`, never
     the target or an ID) and findings about the rows or the target, named by their summary."""
-    if not audit or not audit["verdict"]["issues"]:
+    if not audit or not audit.verdict.issues:
         return []
-    excluded = sorted(audit.get("exclusions") or {})
+    excluded = sorted(audit.exclusions)
     others = [
         issue
-        for issue in audit["findings"]["issues"]
+        for issue in audit.findings["issues"]
         if issue["severity"] == "warning" and issue.get("column") not in excluded
     ]
     parts = []
@@ -134,7 +135,7 @@ def _audit_blockers(audit: dict[str, Any] | None) -> list[str]:
         parts.append(f"{columns} {verb} out of the model until then ({_names(excluded)})")
     if others:
         parts.append(_names([_finding(issue) for issue in others]))
-    found = f"the data audit found {count(audit['verdict']['issues'], 'issue')} to settle with the client"
+    found = f"the data audit found {count(audit.verdict.issues, 'issue')} to settle with the client"
     return [f"{found}: {'; '.join(parts)}" if parts else found]
 
 
