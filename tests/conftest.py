@@ -120,7 +120,11 @@ def env_without_git_config(home: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
     home.mkdir(parents=True, exist_ok=True)
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), GIT_CONFIG_NOSYSTEM="1")
-    env["GIT_CONFIG_GLOBAL"] = os.devnull
+    # An empty file of this home, not os.devnull: git replaces a config file it writes (lock file, then
+    # rename), and a rename onto /dev/null would turn the machine's /dev/null into a regular file.
+    global_config = home / ".gitconfig-empty"
+    global_config.touch()
+    env["GIT_CONFIG_GLOBAL"] = str(global_config)
     return env
 
 

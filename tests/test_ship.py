@@ -194,7 +194,8 @@ def test_dockerfile_contract(variant) -> None:
     assert [item.arguments for item in runtime if item.keyword == "EXPOSE"] == [str(port)]
     healthcheck = next(item for item in runtime if item.keyword == "HEALTHCHECK")
     assert f"http://127.0.0.1:{port}/health" in " ".join(healthcheck.exec_form())
-    routes = (project / "src" / answers["package_name"] / "api" / "routes" / "health.py").read_text()
+    api = project / "src" / answers["package_name"] / "serving" / "api"
+    routes = (api / "routes" / "health.py").read_text()
     assert '@router.get("/health"' in routes
 
     # The server does not run as root.

@@ -401,10 +401,11 @@ def run_the_projects_tests(project: Path, default_project: Path, *names: str) ->
 
 @pytest.mark.slow
 def test_the_projects_tests_pass_after_the_update(story: Story, default_project: Path) -> None:
-    """The engagement's own test, the template's new one, and the generated tests that train, save, load
-    and score a model through the engagement's edited features.py and settings. (The whole generated suite
-    runs on fresh renders in test_generated.py.)"""
-    touched = ("client_rules", "template_release", "config_and_data", "cli", "scoring", "model_files")
+    """The engagement's own test and the test the new release brought run on the updated code. (The
+    generated tests that train, save, load and score through the engagement's edited features.py and
+    settings run after the update to 2.0.0 below; the whole generated suite on fresh renders in
+    test_generated.py.)"""
+    touched = ("client_rules", "template_release")
     report = run_the_projects_tests(story.project, default_project, *touched)
     assert "PASSED tests/test_client_rules.py::test_charges_per_month" in report
     assert "PASSED tests/test_template_release.py::test_makefile_names_the_template_release" in report
