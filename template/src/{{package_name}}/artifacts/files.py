@@ -35,17 +35,18 @@ def write_atomic(path: Path, content: str | bytes) -> None:
 
 
 def write_json(path: Path, payload: Any) -> None:
-    write_atomic(path, json.dumps(payload, indent=2, ensure_ascii=False, default=_json_default) + "\n")
+    write_atomic(path, json.dumps(payload, indent=2, ensure_ascii=False, default=json_default) + "\n")
 
 
 def append_jsonl(path: Path, record: dict[str, Any]) -> None:
     """Append one line; the log is append-only and keeps failed experiments too."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(record, ensure_ascii=False, default=_json_default) + "\n")
+        out.write(json.dumps(record, ensure_ascii=False, default=json_default) + "\n")
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """JSON for what pandas and NumPy hand over: NumPy scalars, dates and times, paths."""
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     if hasattr(value, "isoformat"):

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
+
+from .files import json_default
 
 TIMESTAMP = "timestamp"
 PREDICTION = "prediction"
@@ -60,7 +62,7 @@ class LogLine:
         if self.probabilities is not None:
             entry[PREDICTION_PROBABILITY] = self.prediction_probability
             entry["probabilities"] = self.probabilities
-        return json.dumps(entry, ensure_ascii=False, default=_plain) + "\n"
+        return json.dumps(entry, ensure_ascii=False, default=json_default) + "\n"
 
     @classmethod
     def decode(cls, line: bytes | str) -> LogLine | None:
@@ -80,11 +82,3 @@ class LogLine:
             prediction_probability=entry.get(PREDICTION_PROBABILITY),
             probabilities=entry.get("probabilities"),
         )
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -23,7 +23,6 @@ from .settings import (
     Choice,
     Invalid,
     Number,
-    Section,
     SettingsReader,
     any_text,
     column_name,
@@ -76,7 +75,7 @@ def date_formats(value: Any) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class DataConfig(Section):
+class DataConfig:
     target: str = setting(check=text, answer="target_column")
     path: str = setting(check=text, answer="data_path")
     id_columns: tuple[str, ...] = setting((), column_names, answer="id_columns")
@@ -93,13 +92,13 @@ class DataConfig(Section):
 
 
 @dataclass(frozen=True)
-class AuditConfig(Section):
+class AuditConfig:
     leakage_threshold: float = setting(0.97, Number(low=0.5, high=1.0))
     id_unique_ratio: float = setting(0.98, Number(low=0.5, high=1.0))
 
 
 @dataclass(frozen=True)
-class ModelConfig(Section):
+class ModelConfig:
     family: str = setting(check=Choice(MODEL_FAMILIES), answer="model_family")
     cv_folds: int = setting(5, Number(low=2, high=20, integer=True))
     random_state: int = setting(42, Number(integer=True))
@@ -108,7 +107,7 @@ class ModelConfig(Section):
 
 
 @dataclass(frozen=True)
-class DriftConfig(Section):
+class DriftConfig:
     """Settings of the drift monitor (`drift`): method and threshold per column type, the dataset verdict,
     and how much live traffic is read."""
 
@@ -128,7 +127,7 @@ class DriftConfig(Section):
 
 
 @dataclass(frozen=True)
-class ApiSettings(Section):
+class ApiSettings:
     """The API's settings (`serve`); the key clients must send comes from the environment only."""
 
     auth: str = setting("api_key", Choice(AUTH_MODES), answer="api_auth")
@@ -178,10 +177,6 @@ class Config:
         return self.root / CONFIG_RELATIVE_PATH.parent / CONTRACT_FILE
 
     @property
-    def audit_dir(self) -> Path:
-        return self.root / "reports" / "audit"
-
-    @property
     def models_dir(self) -> Path:
         """models/ of the project, or $MODEL_DIR when set: a model directory mounted into a container."""
         mounted = os.environ.get(MODEL_DIR_ENV)
@@ -198,10 +193,6 @@ class Config:
     @property
     def prediction_log_dir(self) -> Path:
         return self.root / "logs" / "predictions"
-
-    @property
-    def drift_dir(self) -> Path:
-        return self.reports_dir / "drift"
 
     @property
     def gate_metric(self) -> str:

@@ -228,10 +228,6 @@ def file_view(settings: Any) -> dict[str, Any]:
     return view
 
 
-class Section:
-    """Base of a section's dataclass."""
-
-
 # Reading -------------------------------------------------------------------------------------------------
 
 

@@ -22,11 +22,12 @@ from ..artifacts.audit_summary import AuditSummary
 from ..artifacts.experiments import PROMOTED, REJECTED, ExperimentEntry
 from ..artifacts.metadata import GateVerdict
 from ..artifacts.paths import ReportFolder
+from ..core import metrics
 from ..core.config import Config
 from ..core.progress import step
 from ..core.wording import count, number
 from .sources import Sources, read_sources
-from .weekly_render import WEEK, Bullet, metric_label, render_html, render_markdown, trend_figure
+from .weekly_render import WEEK, Bullet, render_html, render_markdown, trend_figure
 
 
 def run_report(config: Config, day: date | None = None) -> dict[str, Path]:
@@ -78,7 +79,7 @@ def done(sources: Sources, config: Config, day: date) -> Bullet:
         gate = meta.gate
         parts.append(
             f"current model {meta.model_version} ({meta.model_family.replace('_', ' ')}) scores "
-            f"{metric_label(gate.metric)} {number(gate.model)} against {number(gate.baseline)} "
+            f"{metrics.label(gate.metric)} {number(gate.model)} against {number(gate.baseline)} "
             "for the dummy baseline"
         )
     if sources.audit:
@@ -100,13 +101,13 @@ def blockers(sources: Sources, config: Config) -> Bullet:
     if rejected and challenge and gate.passed:
         items.append(
             f"the latest challenger (trained on new data) did not beat the current model on the same "
-            f"validation ({metric_label(challenge.metric)} {number(challenge.challenger)} against "
+            f"validation ({metrics.label(challenge.metric)} {number(challenge.challenger)} against "
             f"{number(challenge.champion)}); the current model stays in service"
         )
     elif rejected:
         # The gate's own one-line reason (no skill, or too small a lift); older logs only have the lift.
         why = gate.reason or (
-            f"{metric_label(gate.metric)} lift {number(gate.lift, signed=True)}, "
+            f"{metrics.label(gate.metric)} lift {number(gate.lift, signed=True)}, "
             f"needed {number(gate.min_lift, signed=True)}"
         )
         items.append(

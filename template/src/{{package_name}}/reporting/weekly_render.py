@@ -56,7 +56,7 @@ def trend_figure(experiments: list[ExperimentEntry], metric: str) -> bytes | Non
             ax.scatter(*zip(*rejected, strict=True), color=plots.WARNING, zorder=3, label="rejected")
         ax.set_xticks(numbers)
         ax.legend(loc="lower right", frameon=False)
-        name, direction = metric_label(metric), metrics.METRICS[metric].direction
+        name, direction = metrics.label(metric), metrics.METRICS[metric].direction
         plots.label(ax, f"{name} over experiments ({direction})", "experiment", name)
     return plots.png_bytes(figure)
 
@@ -91,7 +91,7 @@ def render_markdown(
     lines = [f"# Weekly summary: {config.project_name}", "", f"{_subtitle(config, day)}", ""]
     lines += [f"- **{bullet.title}**: {bullet.text}" for bullet in bullets]
     if "figure" in paths:
-        metric = metric_label(config.gate_metric)
+        metric = metrics.label(config.gate_metric)
         lines += ["", f"![{metric} over experiments]({paths['figure'].name})"]
     rows = experiment_rows(sources.experiments)
     if rows:
@@ -113,7 +113,7 @@ def render_html(
         for bullet in bullets
     )
     sections = [h.section("This week", summary, anchor="summary")]
-    metric = metric_label(config.gate_metric)
+    metric = metrics.label(config.gate_metric)
     if figure is not None:
         trend = h.image(figure, f"{metric} over experiments", "Dashed: the dummy baseline. Red: rejected.")
         sections.append(h.section(f"{metric} over experiments", trend, anchor="trend"))
@@ -128,10 +128,6 @@ def render_html(
 def _subtitle(config: Config, day: date) -> str:
     client = f" for {config.client}" if config.client else ""
     return f"Week {(day - WEEK + timedelta(days=1)).isoformat()} to {day.isoformat()}{client}"
-
-
-def metric_label(metric: str) -> str:
-    return metrics.label(metric)
 
 
 def _rounded(value: Any, digits: int) -> float | str:

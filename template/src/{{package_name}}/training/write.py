@@ -38,7 +38,7 @@ LIBRARIES = ("numpy", "pandas", "scikit-learn", "skops", "scipy")
 
 @dataclass(frozen=True)
 class TrainingRun:
-    """What one run trained, for `_write_artifacts`: the final model, the contract and data it was trained
+    """What one run trained, for `write_artifacts`: the final model, the contract and data it was trained
     on, its cross-validation, the gate's verdict, importance and warnings, and its experiment-log entry."""
 
     model: Any
