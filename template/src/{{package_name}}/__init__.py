@@ -2,7 +2,8 @@
 
 One package per stage, in the order the data flows: `core` (settings, metrics, errors), `data` (tables and
 the data contract), `audit`, `training`, `artifacts` (the files written and their typed records),
-`serving` (scoring, batch files, the API), `drift` and `reporting`. `cli` is the command line;
+`serving` (scoring, batch files, the API), `drift`, `monitoring` (ground truth and performance) and
+`reporting`. `cli` is the command line;
 `features` holds the engagement's own derived features.
 """
 

@@ -1,8 +1,10 @@
-"""Command line: `<project-slug> audit|train|predict|serve|drift|report` (also `python -m <package>`).
+"""Command line: `<project-slug> audit|train|predict|serve|drift|outcomes|performance|monitor|report` (also
+`python -m <package>`).
 
 Exit codes, the same for every command:
   0    done
-  1    the quality gate failed (`train`); drift detected (`drift`)
+  1    the quality gate failed (`train`); a drift alarm (`drift`); performance degraded (`performance`);
+       either of the two (`monitor`)
   2    bad input: one line on stderr says what is wrong and what to do
   3    internal error (a bug, not the input): one line on stderr says where the full traceback was written
        (logs/errors/ of the project, or the temporary folder when the project is read-only)
@@ -21,7 +23,7 @@ from pathlib import Path
 from .core.errors import GateFailed, UserError, one_line, record_internal_error
 
 EXIT_OK, EXIT_GATE, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-EXIT_DRIFT = 1
+EXIT_DRIFT = EXIT_DEGRADED = 1
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -99,6 +101,34 @@ def _drift(args: argparse.Namespace) -> int:
         f"drifted: {drifted}); report: {summary['outputs']['html']}"
     )
     return EXIT_DRIFT if summary["dataset_drift"] else EXIT_OK
+
+
+def _outcomes(args: argparse.Namespace) -> int:
+    from .core.config import load_config
+    from .monitoring.outcomes import load_outcomes_file
+
+    loaded = load_outcomes_file(load_config(args.config), Path(args.input))
+    print(
+        f"{loaded.rows:,} outcomes stored in {loaded.output}: {loaded.matched:,} matched a logged "
+        f"prediction, {loaded.unknown:,} did not (yet)"
+    )
+    return EXIT_OK
+
+
+def _performance(args: argparse.Namespace) -> int:
+    from .core.config import load_config
+    from .monitoring.performance import run_performance
+
+    summary = run_performance(load_config(args.config), since=args.since, last=args.last)
+    print(summary.headline)
+    return EXIT_DEGRADED if summary.degraded else EXIT_OK
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    from .core.config import load_config
+    from .monitoring.command import run_monitor
+
+    return run_monitor(load_config(args.config), since=args.since, last=args.last)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -184,6 +214,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     drift.add_argument("--seed", type=int, help="seed of that draw (default: drift.seed)")
     drift.set_defaults(run=_drift)
+
+    outcomes = commands.add_parser(
+        "outcomes",
+        help="load outcomes (ground truth) from a CSV or Parquet file into logs/outcomes/, keyed by "
+        "prediction_id or the ID columns",
+    )
+    outcomes.add_argument(
+        "--input",
+        required=True,
+        help="file with a prediction_id column or the ID columns (data.id_columns), and the target column",
+    )
+    outcomes.set_defaults(run=_outcomes)
+    for name, run, does in (
+        (
+            "performance",
+            _performance,
+            "realized performance: outcomes joined to the prediction log, per window and group, beside the "
+            "cross-validated score (and, for classifiers, the estimate from the probabilities); exit 1 when "
+            "it dropped more than monitoring.max_drop",
+        ),
+        ("monitor", _monitor, "drift and performance together; exit with the worse of their codes"),
+    ):
+        command = commands.add_parser(name, help=does)
+        window = command.add_mutually_exclusive_group()
+        window.add_argument("--since", help="only predictions from this UTC date or time on (ISO 8601)")
+        window.add_argument("--last", help="only predictions of this recent period, e.g. 24h, 7d or 2w")
+        command.set_defaults(run=run)
 
     report = commands.add_parser(
         "report",

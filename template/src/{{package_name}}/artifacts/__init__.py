@@ -7,5 +7,6 @@ flows:
 - `metadata`: models/metadata.json as the typed `ModelMetadata`;
 - `experiments`: reports/experiments.jsonl, one `ExperimentEntry` per training run;
 - `log_line`: one line of the prediction log (`LogLine`), written by the API and read by `drift`;
+- `outcome_line`: one line of the outcome store (`OutcomeLine`): ground truth sent back after a prediction;
 - `audit_summary`: reports/audit/audit.json.
 """

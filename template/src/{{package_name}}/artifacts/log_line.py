@@ -1,12 +1,16 @@
 """One line of the prediction log (logs/predictions/*.jsonl): the format the API writes and `drift` reads.
 
-    {"timestamp": "2025-05-31T14:00:00.123456Z", "request_id": "…", "model_version": "…",
-     "inputs": {feature: value, …}, "prediction": …,
+    {"timestamp": "2025-05-31T14:00:00.123456Z", "prediction_id": "…", "request_id": "…",
+     "model_version": "…", "ids": {id_column: value, …}, "inputs": {feature: value, …}, "prediction": …,
      "prediction_probability": 0.83, "probabilities": {class: p, …}}   (the last two for classifiers)
 
-The timestamp comes first, in a fixed-width format, on every line: the drift reader finds a time window
-by looking at the bytes after `LINE_PREFIX` without decoding the lines (see drift/current.py). Keep both
-here, with the encoder and the parser, so that writer and reader cannot drift apart.
+`prediction_id` is unique per scored record (the API answers it; outcomes sent back later name it);
+`ids` holds the configured ID columns the record carried (absent when it carried none). Lines written
+before either existed lack them.
+
+The timestamp comes first, in a fixed-width format, on every line: the drift reader finds a time window by
+looking at the bytes after `LINE_PREFIX` without decoding the lines (see drift/current.py). Keep both here,
+with the encoder and the parser, so that writer and reader cannot drift apart.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ class LogLine:
     prediction: Any
     prediction_probability: float | None = None  # classification only
     probabilities: dict[str, float] | None = None  # classification only: {class: p}
+    prediction_id: str | None = None
+    ids: dict[str, Any] | None = None  # the configured ID columns the record carried
 
     def output(self, name: str) -> Any:
         """The model's output named like its field (`PREDICTION` or `PREDICTION_PROBABILITY`)."""
@@ -52,13 +58,15 @@ class LogLine:
 
     def encode(self) -> str:
         """The JSON line, newline included; the timestamp first (see the module docstring)."""
-        entry: dict[str, Any] = {
-            TIMESTAMP: self.timestamp,
-            "request_id": self.request_id,
-            "model_version": self.model_version,
-            "inputs": self.inputs,
-            PREDICTION: self.prediction,
-        }
+        entry: dict[str, Any] = {TIMESTAMP: self.timestamp}
+        if self.prediction_id is not None:
+            entry["prediction_id"] = self.prediction_id
+        entry["request_id"] = self.request_id
+        entry["model_version"] = self.model_version
+        if self.ids:
+            entry["ids"] = self.ids
+        entry["inputs"] = self.inputs
+        entry[PREDICTION] = self.prediction
         if self.probabilities is not None:
             entry[PREDICTION_PROBABILITY] = self.prediction_probability
             entry["probabilities"] = self.probabilities
@@ -81,4 +89,6 @@ class LogLine:
             prediction=entry.get(PREDICTION),
             prediction_probability=entry.get(PREDICTION_PROBABILITY),
             probabilities=entry.get("probabilities"),
+            prediction_id=entry.get("prediction_id"),
+            ids=entry.get("ids") if isinstance(entry.get("ids"), dict) else None,
         )

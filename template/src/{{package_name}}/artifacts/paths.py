@@ -17,6 +17,9 @@ MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
 REFERENCE_FILE = "reference.parquet"
 SIGNATURE_FILE = "signature.json"
+# Every training row's out-of-fold output, keyed by a fingerprint of its feature values: rows the model was
+# trained on are compared by `drift` with what the model says of rows it has not seen.
+TRAINING_OUTPUTS_FILE = "training_outputs.parquet"
 
 EXPERIMENTS_FILE = "experiments.jsonl"
 MODEL_CARD_FILE = "model_card.md"
@@ -26,8 +29,13 @@ AUDIT_HTML = "audit.html"
 DATA_DICTIONARY = "data_dictionary.md"
 DRIFT_JSON = "drift.json"
 DRIFT_HTML = "drift.html"
+PERFORMANCE_JSON = "performance.json"
+PERFORMANCE_HTML = "performance.html"
 
-PREDICTION_LOG_SUFFIX = ".jsonl"
+PREDICTION_LOG_SUFFIX = ".jsonl"  # logs/predictions/ (one file per server process at a time)
+OUTCOMES_SUFFIX = ".jsonl"  # logs/outcomes/ (append-only; one file per writer)
+# logs/: prediction_id and ID-column values of every logged prediction, for the feedback endpoint's lookups.
+PREDICTION_INDEX_FILE = "prediction_index.sqlite3"
 REJECTS_SUFFIX = ".rejects.csv"
 
 
@@ -52,6 +60,10 @@ class ModelFolder:
     @property
     def signature(self) -> Path:
         return self.root / SIGNATURE_FILE
+
+    @property
+    def training_outputs(self) -> Path:
+        return self.root / TRAINING_OUTPUTS_FILE
 
 
 @dataclass(frozen=True)
@@ -100,3 +112,15 @@ class ReportFolder:
     @property
     def drift_html(self) -> Path:
         return self.drift_dir / DRIFT_HTML
+
+    @property
+    def performance_dir(self) -> Path:
+        return self.root / "performance"
+
+    @property
+    def performance_json(self) -> Path:
+        return self.performance_dir / PERFORMANCE_JSON
+
+    @property
+    def performance_html(self) -> Path:
+        return self.performance_dir / PERFORMANCE_HTML

@@ -21,6 +21,7 @@ from .errors import UserError
 from .settings import (
     SECTION,
     Choice,
+    Choices,
     Invalid,
     Number,
     SettingsReader,
@@ -38,6 +39,15 @@ MODEL_DIR_ENV = "MODEL_DIR"
 PROBLEM_TYPES = ("binary", "multiclass", "regression")
 MODEL_FAMILIES = ("gradient_boosting", "random_forest", "linear")
 AUTH_MODES = ("none", "api_key")
+# How predicted probabilities are calibrated (classification): auto calibrates when that improves the
+# out-of-fold Brier score.
+CALIBRATION_MODES = ("auto", "none", "sigmoid", "isotonic")
+# The rules that raise the drift alarm (`drift` exits 1 when any listed rule fires): the model's output
+# drifted; one of the drift.top_features most important features drifted; at least drift.drift_share of
+# the monitored columns drifted.
+ALARM_RULES = ("prediction", "top_features", "drift_share")
+# Windows the realized performance is broken down by (`performance`).
+PERFORMANCE_WINDOWS = ("day", "week", "month")
 API_KEY_ENV = "API_KEY"  # the key clients must send, never written in a file
 MAX_PORT = 65535
 # Evidently's drift methods by column type. Distances (wasserstein, jensenshannon, psi, kl_div, hellinger)
@@ -104,6 +114,7 @@ class ModelConfig:
     random_state: int = setting(42, Number(integer=True))
     min_lift: float = setting(0.02, Number(low=-1.0, high=1.0), key="gate.min_lift")
     reference_rows: int = setting(5000, Number(low=100, integer=True))
+    calibration: str = setting("auto", Choice(CALIBRATION_MODES))
 
 
 @dataclass(frozen=True)
@@ -120,10 +131,23 @@ class DriftConfig:
     prediction_method: str | None = setting(None, Choice(PREDICTION_DRIFT_METHODS, nullable=True))
     prediction_threshold: float | None = setting(None, Number(low=0.0, nullable=True))
     drift_share: float = setting(0.5, Number(low=0.0, high=1.0))
+    alarm_rules: tuple[str, ...] = setting(ALARM_RULES, Choices(ALARM_RULES))
+    top_features: int = setting(3, Number(low=1, integer=True))
     min_current_rows: int = setting(200, Number(low=10, integer=True))
     sample_rows: int = setting(20_000, Number(low=0, integer=True))  # 0 = use every row
     seed: int = setting(42, Number(integer=True))
     schedule: str = setting("0 6 * * 1", text, answer="drift_schedule")
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """Settings of `performance` and `monitor`: outcomes (ground truth) joined to the prediction log."""
+
+    # `performance` exits 1 when the gate metric on labelled live predictions is more than this below the
+    # cross-validated score (in the metric's own units).
+    max_drop: float = setting(0.05, Number(low=0.0, high=1.0))
+    min_labelled_rows: int = setting(100, Number(low=1, integer=True))  # fewer: exit 2, too few to judge
+    window: str = setting("week", Choice(PERFORMANCE_WINDOWS))  # the breakdown over time
 
 
 @dataclass(frozen=True)
@@ -163,6 +187,7 @@ class Config:
     client: str = setting("", any_text, key="project.client", answer="client_name")
     audit: AuditConfig = section(AuditConfig)
     drift: DriftConfig = section(DriftConfig)
+    monitoring: MonitoringConfig = section(MonitoringConfig)
     api: ApiSettings = section(ApiSettings, label="API")
     source: str = "config"
 
@@ -193,6 +218,10 @@ class Config:
     @property
     def prediction_log_dir(self) -> Path:
         return self.root / "logs" / "predictions"
+
+    @property
+    def outcomes_dir(self) -> Path:
+        return self.root / "logs" / "outcomes"
 
     @property
     def gate_metric(self) -> str:

@@ -68,6 +68,24 @@ class Choice:
         raise Invalid(f"allowed: {', '.join(('null',) * self.nullable + self.allowed)}")
 
 
+@dataclass(frozen=True)
+class Choices:
+    """A list of the allowed words, each at most once (an empty list is allowed: nothing chosen)."""
+
+    allowed: tuple[str, ...]
+
+    def __call__(self, value: Any) -> tuple[str, ...]:
+        value = [] if value is None else value
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise Invalid(f"expected a list of: {', '.join(self.allowed)}")
+        for item in value:
+            if item not in self.allowed:
+                raise Invalid(f"allowed: {', '.join(self.allowed)}", value=item)
+        if len(set(value)) < len(value):
+            raise Invalid("expected each at most once")
+        return tuple(value)
+
+
 def text(value: Any) -> str:
     """A non-empty text, without surrounding spaces."""
     if not isinstance(value, str) or not value.strip():
