@@ -256,25 +256,32 @@ def test_actionlint_is_clean_on_every_workflow(github_variant) -> None:
 
 
 def test_scheduled_drift_workflow(github_variant) -> None:
+    """The schedule runs `monitor` (drift and performance), says what exit 1 and 2 mean, keeps its code and
+    uploads both reports."""
     project, answers = github_variant
-    drift = workflow(project, "drift.yml")
-    triggers = drift[True]  # YAML 1.1 reads the key `on` as True
+    scheduled = workflow(project, "drift.yml")
+    triggers = scheduled[True]  # YAML 1.1 reads the key `on` as True
     assert triggers["schedule"] == [{"cron": answers["drift_schedule"]}]
-    steps = drift["jobs"]["drift"]["steps"]
-    check = next(step for step in steps if "drift" in step.get("run", "") and "uv run" in step["run"])
-    assert f"uv run {answers['project_slug']} drift" in check["run"] and 'exit "$status"' in check["run"]
+    steps = scheduled["jobs"]["monitor"]["steps"]
+    check = next(step for step in steps if "monitor" in step.get("run", "") and "uv run" in step["run"])
+    assert f"uv run {answers['project_slug']} monitor" in check["run"] and 'exit "$status"' in check["run"]
+    assert "1) echo" in check["run"] and "2) echo" in check["run"]
     upload = next(step for step in steps if step.get("uses", "").startswith("actions/upload-artifact"))
-    assert upload["if"] == "always()" and upload["with"]["path"] == "reports/drift/"
+    assert upload["if"] == "always()"
+    assert upload["with"]["path"].split() == ["reports/drift/", "reports/performance/"]
 
 
 def test_gitlab_ci_validates_against_gitlab_schema(tmp_path) -> None:
     project = render_shippable(tmp_path / "project", ci_provider="gitlab", drift_schedule="15 4 * * 1-5")
     tool("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml", cwd=project)
     pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
-    assert pipeline["stages"] == ["lint", "test", "smoke", "docker", "drift"]
-    assert pipeline["drift"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
-    assert pipeline["drift"]["script"] == ["uv run acme-churn drift"]
-    assert pipeline["drift"]["artifacts"]["when"] == "always"
+    assert pipeline["stages"] == ["lint", "test", "smoke", "docker", "monitor"]
+    assert pipeline["monitor"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]
+    [script] = pipeline["monitor"]["script"]
+    assert "uv run acme-churn monitor || status=$?" in script and 'exit "$status"' in script
+    assert "1) echo" in script and "2) echo" in script
+    assert pipeline["monitor"]["artifacts"]["when"] == "always"
+    assert pipeline["monitor"]["artifacts"]["paths"] == ["reports/drift/", "reports/performance/"]
     assert "15 4 * * 1-5" in (project / ".gitlab-ci.yml").read_text()
     assert pipeline[".uv"]["cache"]["key"] == {"files": ["uv.lock"]}
 

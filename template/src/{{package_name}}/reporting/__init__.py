@@ -1,8 +1,11 @@
 """The weekly summary (`report`) and the pieces every report shares. The modules, in the order the data
 flows:
 
-- `sources`: the inputs (experiment log, audit, drift check, model metadata), read through their owners;
+- `sources`: the inputs (experiment log, audit, drift and performance checks, model metadata), read through
+  their owners;
 - `weekly`: the command and the three bullets (done, blockers, business impact);
+- `health`: the model's health: the drift alarm, realized and estimated performance, and whether it needs
+  attention;
 - `weekly_render`: the Markdown text, the HTML page and the trend figure;
 - `html`, `plots`: the page layout and the figure style shared with the other reports.
 """

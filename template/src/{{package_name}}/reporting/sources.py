@@ -1,6 +1,6 @@
-"""What the weekly summary is computed from: the experiment log, the latest audit and drift check and the
-model's metadata, each read through its artifact's owner. Every input may be missing: the summary then says
-what has not been run yet instead of failing."""
+"""What the weekly summary is computed from: the experiment log, the latest audit, drift check and
+performance check, and the model's metadata, each read through its artifact's owner. Every input may be
+missing: the summary then says what has not been run yet instead of failing."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ class Sources:
     experiments: list[ExperimentEntry] = field(default_factory=list)
     audit: AuditSummary | None = None
     drift: dict[str, Any] | None = None
+    performance: dict[str, Any] | None = None  # reports/performance/performance.json
     metadata: ModelMetadata | None = None
 
 
@@ -37,6 +38,7 @@ def read_sources(config: Config) -> Sources:
         experiments=[e for e in experiments if e.status != CHAMPION],
         audit=AuditSummary.read(reports.audit_json) if reports.audit_json.is_file() else None,
         drift=_read_json(reports.drift_json),
+        performance=_read_json(reports.performance_json),
         metadata=ModelMetadata.from_json(metadata) if metadata else None,
     )
 
@@ -57,6 +59,7 @@ def source_names(sources: Sources) -> list[str]:
         reports.experiments: bool(sources.experiments),
         reports.audit_json: sources.audit is not None,
         reports.drift_json: sources.drift is not None,
+        reports.performance_json: sources.performance is not None,
         models.metadata: sources.metadata is not None,
     }
     return [path.as_posix() + ("" if present else " (not there yet)") for path, present in found.items()]

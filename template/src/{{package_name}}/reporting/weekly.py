@@ -1,14 +1,16 @@
 """`report`: the weekly executive summary for the client, from what the project recorded.
 
 Three bullets (done, blockers, business impact) computed from `reports/experiments.jsonl`, the latest
-audit (`reports/audit/audit.json`), the latest drift check (`reports/drift/drift.json`) and the model's
-metadata (`models/metadata.json`); a small trend of the main metric over experiments; written as Markdown
+audit (`reports/audit/audit.json`), the latest drift check (`reports/drift/drift.json`), the latest
+performance check (`reports/performance/performance.json`) and the model's metadata
+(`models/metadata.json`); the model's health (`health`: needs attention or not, realized and estimated
+performance over time); a small trend of the main metric over experiments; written as Markdown
 (`reports/weekly/<date>.md`, for the repository and email) and as one self-contained HTML page
 (`reports/weekly/<date>.html`, images embedded, no external links). Every input may be missing: the
 summary then says what has not been run yet instead of failing.
 
-Modules: `sources` reads the inputs, this one words the three bullets, `weekly_render` writes the text,
-the page and the trend figure.
+Modules: `sources` reads the inputs, this one words the three bullets, `health` the model's health,
+`weekly_render` writes the text, the page and the trend figure.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ..core import metrics
 from ..core.config import Config
 from ..core.progress import step
 from ..core.wording import count, number
+from . import health
 from .sources import Sources, read_sources
 from .weekly_render import WEEK, Bullet, render_html, render_markdown, trend_figure
 
@@ -42,8 +45,12 @@ def run_report(config: Config, day: date | None = None) -> dict[str, Path]:
     if figure is not None:
         paths["figure"] = folder / f"{day.isoformat()}_trend.png"
         artifacts.write_atomic(paths["figure"], figure)
+    performance = health.performance_figure(sources.performance)
+    if performance is not None:
+        paths["performance_figure"] = folder / f"{day.isoformat()}_performance.png"
+        artifacts.write_atomic(paths["performance_figure"], performance)
     artifacts.write_atomic(paths["markdown"], render_markdown(config, day, bullets, sources, paths))
-    artifacts.write_atomic(paths["html"], render_html(config, day, bullets, sources, figure))
+    artifacts.write_atomic(paths["html"], render_html(config, day, bullets, sources, figure, performance))
     return paths
 
 
@@ -92,6 +99,7 @@ def done(sources: Sources, config: Config, day: date) -> Bullet:
 
 def blockers(sources: Sources, config: Config) -> Bullet:
     items = [*_audit_blockers(sources.audit), *_drift_blockers(sources.drift)]
+    items += health.performance_blockers(sources.performance)
     if sources.audit is None:
         items.append("the data audit has not run, so phase 1 of the charter is still open")
     latest = sources.experiments[-1] if sources.experiments else None
@@ -114,7 +122,11 @@ def blockers(sources: Sources, config: Config) -> Bullet:
             f"the latest experiment failed the quality gate ({why}); the previous model stays in service"
         )
     if not items:
-        return Bullet("Blockers", "None: the audit, the gate and the drift check raise nothing.", "ok")
+        return Bullet(
+            "Blockers",
+            "None: the audit, the gate, the drift check and the performance check raise nothing.",
+            "ok",
+        )
     return Bullet("Blockers", _sentences(items), "warning")
 
 
@@ -150,14 +162,16 @@ def _names(items: list[str], shown: int = 5) -> str:
 
 
 def drift_state(drift: dict[str, Any]) -> str:
-    """The drift check's result in one word, so that every bullet tells the same story: `dataset` (the
-    alarm: enough columns drifted), `predictions` (the model's output shifted, the inputs stay below the
-    alarm), `columns` (some columns moved, below the alarm) or `none`."""
+    """The drift check's result in one word, so that every bullet tells the same story: under the alarm,
+    `dataset` (enough columns drifted), `predictions` (the model's output shifted) or `features` (another
+    rule, such as the most important features); below it, `columns` (some columns moved) or `none`. A
+    drift.json older than the alarm rules counts a shifted output as an alarm."""
+    alarm = drift["alarm"] if "alarm" in drift else drift.get("dataset_drift") or _predictions_drifted(drift)
+    if not alarm:
+        return "columns" if drift.get("n_drifted_columns") else "none"
     if drift.get("dataset_drift"):
         return "dataset"
-    if _predictions_drifted(drift):
-        return "predictions"
-    return "columns" if drift.get("n_drifted_columns") else "none"
+    return "predictions" if _predictions_drifted(drift) else "features"
 
 
 def _drift_blockers(drift: dict[str, Any] | None) -> list[str]:
@@ -169,6 +183,12 @@ def _drift_blockers(drift: dict[str, Any] | None) -> list[str]:
         return [
             f"live data has drifted from the training data: {_changed(drift)} ({_window(drift)}){shifted}; "
             "check the data feed and plan a retrain"
+        ]
+    if state == "features":
+        drifted = ", ".join(drift.get("drifted_columns") or []) or "none named"
+        return [
+            f"the drift alarm fired{health.fired_rules(drift)} ({_window(drift)}; drifted: {drifted}); "
+            "check the data feed and whether the model still performs"
         ]
     if state == "predictions":
         return [
@@ -193,6 +213,11 @@ def impact(sources: Sources, config: Config) -> Bullet:
     else:
         text, level = _drift_impact(drift)
         parts.append(text)
+    measured = health.performance_impact(sources.performance)
+    if measured:
+        parts.append(measured)
+    if sources.performance and sources.performance.get("degraded"):
+        level = "warning"
     return Bullet("Business impact", _sentences(parts), level)
 
 
@@ -201,6 +226,8 @@ def _drift_impact(drift: dict[str, Any]) -> tuple[str, str]:
     state, window = drift_state(drift), _window(drift)
     if state == "dataset":
         return "live data has drifted, so real performance may now be lower than measured", "warning"
+    if state == "features":
+        return "the drift alarm fired, so real performance may now differ from what was measured", "warning"
     if state == "predictions":
         return (
             f"the model's predictions have shifted in the latest drift check ({window}), so real "

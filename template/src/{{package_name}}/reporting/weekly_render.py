@@ -12,6 +12,7 @@ from typing import Any
 from ..artifacts.experiments import REJECTED, ExperimentEntry
 from ..core import metrics
 from ..core.config import Config
+from . import health
 from .sources import Sources, source_names
 
 WEEK = timedelta(days=7)
@@ -90,6 +91,7 @@ def render_markdown(
 ) -> str:
     lines = [f"# Weekly summary: {config.project_name}", "", f"{_subtitle(config, day)}", ""]
     lines += [f"- **{bullet.title}**: {bullet.text}" for bullet in bullets]
+    lines += health_markdown(config, sources, paths)
     if "figure" in paths:
         metric = metrics.label(config.gate_metric)
         lines += ["", f"![{metric} over experiments]({paths['figure'].name})"]
@@ -102,8 +104,45 @@ def render_markdown(
     return "\n".join(lines)
 
 
+def health_markdown(config: Config, sources: Sources, paths: dict[str, Path]) -> list[str]:
+    """The model's health: whether it needs attention, then realized and estimated performance over time."""
+    _, sentence = health.attention(sources.drift, sources.performance)
+    lines = ["", "## Model health", "", sentence]
+    if "performance_figure" in paths:
+        metric = metrics.label(config.gate_metric)
+        lines += ["", f"![{metric} over time, realized and estimated]({paths['performance_figure'].name})"]
+    rows = health.period_rows(sources.performance) if sources.performance else []
+    if rows:
+        lines += ["", "| " + " | ".join(rows[0]) + " |", "|" + " --- |" * len(rows[0])]
+        lines += ["| " + " | ".join(_cell(value) for value in row.values()) + " |" for row in rows]
+    return lines
+
+
+def health_html(config: Config, sources: Sources, figure: bytes | None) -> str:
+    from . import html as h
+
+    level, sentence = health.attention(sources.drift, sources.performance)
+    parts = [h.callout(sentence, level)]
+    metric = metrics.label(config.gate_metric)
+    if figure is not None:
+        caption = "Realized: from outcomes. Estimated: from the probabilities. Line: cross-validated score."
+        parts.append(h.image(figure, f"{metric} over time", caption))
+    if sources.performance and sources.performance.get("periods"):
+        parts.append(h.table(health.period_rows(sources.performance)))
+    return h.section("Model health", "\n".join(parts), anchor="health")
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
+
+
 def render_html(
-    config: Config, day: date, bullets: list[Bullet], sources: Sources, figure: bytes | None
+    config: Config,
+    day: date,
+    bullets: list[Bullet],
+    sources: Sources,
+    figure: bytes | None,
+    performance_figure: bytes | None = None,
 ) -> str:
     from . import html as h
 
@@ -112,7 +151,10 @@ def render_html(
         f"{html.escape(bullet.text)}</div>"
         for bullet in bullets
     )
-    sections = [h.section("This week", summary, anchor="summary")]
+    sections = [
+        h.section("This week", summary, anchor="summary"),
+        health_html(config, sources, performance_figure),
+    ]
     metric = metrics.label(config.gate_metric)
     if figure is not None:
         trend = h.image(figure, f"{metric} over experiments", "Dashed: the dummy baseline. Red: rejected.")

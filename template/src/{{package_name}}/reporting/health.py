@@ -1,0 +1,108 @@
+"""The model's health in the weekly summary: the drift alarm, realized performance (from outcomes) and the
+estimate (from the probabilities), read from reports/drift/drift.json and reports/performance/
+performance.json, and one plain sentence on whether the model needs attention."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core import metrics
+from ..core.wording import count, number
+
+
+def drift_alarm(drift: dict[str, Any] | None) -> bool:
+    """The drift check's alarm: its `alarm` verdict; older drift.json files only have `dataset_drift`."""
+    return bool(drift and drift.get("alarm", drift.get("dataset_drift")))
+
+
+def fired_rules(drift: dict[str, Any]) -> str:
+    rules = drift.get("fired_rules") or []
+    return f" (rules fired: {', '.join(rules)})" if rules else ""
+
+
+def performance_blockers(performance: dict[str, Any] | None) -> list[str]:
+    """A degraded model is a blocker; too few outcomes is said in the health section, not here."""
+    if not performance or not performance.get("degraded"):
+        return []
+    gate, realized, cv = _gate_values(performance)
+    return [
+        f"realized {gate.in_sentence} on live outcomes is {_n(realized)}, {number(performance['drop'])} "
+        f"worse than the cross-validated {_n(cv)} (alarm at {number(performance['max_drop'])}); find "
+        "out what changed and plan a retrain"
+    ]
+
+
+def performance_impact(performance: dict[str, Any] | None) -> str | None:
+    """What the outcomes say of the measured performance, as a clause of the business impact bullet."""
+    if not performance or performance.get("status") not in ("ok", "degraded"):
+        return None
+    gate, realized, cv = _gate_values(performance)
+    labelled = count(performance["counts"]["labelled"], "live outcome")
+    if performance.get("degraded"):
+        return (
+            f"but on {labelled} it scores {gate.in_sentence} {_n(realized)} against {_n(cv)} measured in "
+            "training, so the value above no longer holds"
+        )
+    return f"on {labelled} the model scores {gate.in_sentence} {_n(realized)} (cross-validated {_n(cv)})"
+
+
+def attention(drift: dict[str, Any] | None, performance: dict[str, Any] | None) -> tuple[str, str]:
+    """(level, sentence): whether the model needs attention, and why, in plain words."""
+    reasons = []
+    if drift_alarm(drift):
+        reasons.append(f"the drift alarm fired{fired_rules(drift)}")
+    if performance and performance.get("degraded"):
+        gate, realized, cv = _gate_values(performance)
+        reasons.append(f"realized {gate.in_sentence} fell to {_n(realized)} from {_n(cv)}")
+    elif performance and performance.get("status") == "too_few_labels":
+        labelled = performance["counts"]["labelled"]
+        reasons.append(
+            f"too few outcomes to tell how it really performs ({labelled:,} of the "
+            f"{performance['min_labelled_rows']:,} needed){_estimate(performance)}"
+        )
+    if reasons:
+        return "warning", "Needs attention: " + "; ".join(reasons) + "."
+    checks = []
+    if drift is not None:
+        checks.append("no drift alarm")
+    if performance:
+        gate, realized, cv = _gate_values(performance)
+        checks.append(
+            f"realized {gate.in_sentence} {_n(realized)} within {number(performance['max_drop'])} of the "
+            f"cross-validated {_n(cv)}{_estimate(performance)}"
+        )
+    if not checks:
+        return (
+            "info",
+            "Not checked yet: run `monitor` (drift and performance) once traffic and outcomes exist.",
+        )
+    missing = "" if performance else "; no performance check yet (`performance`, once outcomes come back)"
+    return "ok", "No attention needed: " + ", ".join(checks) + missing + "."
+
+
+def period_rows(performance: dict[str, Any]) -> list[dict[str, Any]]:
+    """Realized and estimated gate metric per period, oldest first."""
+    from ..monitoring.performance_html import period_rows as rows
+
+    return rows(performance)
+
+
+def performance_figure(performance: dict[str, Any] | None) -> bytes | None:
+    """Realized and estimated gate metric over time, the cross-validated score as a line."""
+    from ..monitoring.performance_html import trend_figure
+
+    return trend_figure(performance) if performance else None
+
+
+def _n(value: float | None) -> str:
+    return "n/a" if value is None else number(value)
+
+
+def _gate_values(performance: dict[str, Any]) -> tuple[metrics.Metric, float | None, float | None]:
+    gate = metrics.METRICS[performance["gate_metric"]]
+    return gate, performance["realized"].get(gate.name), performance["cv"].get(gate.name)
+
+
+def _estimate(performance: dict[str, Any]) -> str:
+    estimated = (performance.get("estimated") or {}).get(performance["gate_metric"])
+    return f"; estimated from the probabilities: {_n(estimated)}" if estimated is not None else ""
