@@ -7,7 +7,8 @@ order of release 1.x, and a file written by 1.x loads: keys it lacks take their 
 consumers take apart are records of their own (`cv`, `gate`, `data`, `reference`); free-form parts stay
 plain (the scores per metric, the library versions). `features` are the data contract's entries for the
 model's features (configs/schema.json's columns, minus their role and wording), kept as the contract
-writes them.
+writes them. `calibration` holds the probability calibration map as plain numbers, so that loading a model
+never unpickles more than the model file's own checked types.
 """
 
 from __future__ import annotations
@@ -159,6 +160,88 @@ class ReferenceInfo:
 
 
 @dataclass(frozen=True)
+class CalibrationMap:
+    """The map of one class's probability: `sigmoid` (p' = 1 / (1 + exp(-(slope * logit(p) + intercept))))
+    or `isotonic` (breakpoints x → y, linear in between and flat outside, as `np.interp` reads them)."""
+
+    label: Any  # the class whose probability is mapped, as a plain JSON value
+    slope: float | None = None
+    intercept: float | None = None
+    x: tuple[float, ...] = ()
+    y: tuple[float, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        if self.slope is not None:
+            return {"label": self.label, "slope": self.slope, "intercept": self.intercept}
+        return {"label": self.label, "x": list(self.x), "y": list(self.y)}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> CalibrationMap:
+        return cls(
+            raw.get("label"),
+            raw.get("slope"),
+            raw.get("intercept"),
+            tuple(raw.get("x", ())),
+            tuple(raw.get("y", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How the predicted probabilities are calibrated (`training.calibration` fits and applies it).
+
+    `method` is none, sigmoid or isotonic; `chosen_by` auto (the cross-fitted Brier scores in `candidates`
+    decided), forced (model.calibration named it), or "not applicable" (regression, or a file written before
+    calibration existed). Brier score and expected calibration error (ECE) are measured on the out-of-fold
+    probabilities, before and after the map (after: cross-fitted, the map never scored on rows it was fitted
+    on); `reliability` holds the bins of the reliability plot."""
+
+    method: str = "none"
+    chosen_by: str = "not applicable"
+    reason: str = ""
+    brier_before: float | None = None
+    brier_after: float | None = None
+    ece_before: float | None = None
+    ece_after: float | None = None
+    measured_on: str = ""  # which probability Brier and ECE are about, and the bins
+    candidates: dict[str, float] = field(default_factory=dict)  # cross-fitted Brier score per method
+    reliability: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # {"before"|"after": bins}
+    maps: tuple[CalibrationMap, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "chosen_by": self.chosen_by,
+            "reason": self.reason,
+            "brier_before": self.brier_before,
+            "brier_after": self.brier_after,
+            "ece_before": self.ece_before,
+            "ece_after": self.ece_after,
+            "measured_on": self.measured_on,
+            "candidates": self.candidates,
+            "reliability": self.reliability,
+            "maps": [item.to_json() for item in self.maps],
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any] | None) -> Calibration:
+        raw = raw or {}
+        return cls(
+            method=raw.get("method", "none"),
+            chosen_by=raw.get("chosen_by", "not applicable"),
+            reason=raw.get("reason", ""),
+            brier_before=raw.get("brier_before"),
+            brier_after=raw.get("brier_after"),
+            ece_before=raw.get("ece_before"),
+            ece_after=raw.get("ece_after"),
+            measured_on=raw.get("measured_on", ""),
+            candidates=raw.get("candidates") or {},
+            reliability=raw.get("reliability") or {},
+            maps=tuple(CalibrationMap.from_json(item) for item in raw.get("maps") or ()),
+        )
+
+
+@dataclass(frozen=True)
 class ModelMetadata:
     """Everything `train` records about a model; fields in the order of metadata.json."""
 
@@ -186,6 +269,7 @@ class ModelMetadata:
     groups: dict[str, Any] = field(default_factory=dict)  # performance per sensitive group
     versions: dict[str, str] = field(default_factory=dict)  # Python, package and libraries
     training: dict[str, float] = field(default_factory=dict)  # {"wall_seconds", "cpu_seconds"}
+    calibration: Calibration = field(default_factory=Calibration)  # older files: none
 
     @property
     def input_features(self) -> list[dict[str, Any]]:
@@ -222,6 +306,7 @@ class ModelMetadata:
             "groups": self.groups,
             "versions": self.versions,
             "training": self.training,
+            "calibration": self.calibration.to_json(),
         }
 
     def write(self, path: Path) -> None:
@@ -271,6 +356,7 @@ class ModelMetadata:
             groups=raw.get("groups") or {},
             versions=raw.get("versions") or {},
             training=raw.get("training") or {},
+            calibration=Calibration.from_json(raw.get("calibration")),
         )
 
 

@@ -24,6 +24,7 @@ TRAINING_OUTPUTS_FILE = "training_outputs.parquet"
 EXPERIMENTS_FILE = "experiments.jsonl"
 MODEL_CARD_FILE = "model_card.md"
 IMPORTANCE_FIGURE = "feature_importance.png"
+CALIBRATION_FIGURE = "calibration.png"  # reliability plot of the model card (classification only)
 AUDIT_JSON = "audit.json"
 AUDIT_HTML = "audit.html"
 DATA_DICTIONARY = "data_dictionary.md"
@@ -83,6 +84,10 @@ class ReportFolder:
     @property
     def importance_figure(self) -> Path:
         return self.root / "figures" / IMPORTANCE_FIGURE
+
+    @property
+    def calibration_figure(self) -> Path:
+        return self.root / "figures" / CALIBRATION_FIGURE
 
     @property
     def audit_dir(self) -> Path:

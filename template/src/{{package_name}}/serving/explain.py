@@ -19,6 +19,12 @@ differ. The linear family uses the closed form of SHAP's interventional linear e
 `coef_j * (x_j - mean_j)`, with the means of the training sample (`models/reference.parquet`) as the
 baseline. A binary model always explains the positive class, so contributions keep one direction across
 records; a multiclass model explains the class it predicts for each record.
+
+Calibration: the explained output is the model's own, before the calibration map that `/v1/predict`
+applies to its probabilities (`training.calibration`). A map is monotone, so a feature that raises the
+explained score raises the served probability too, but the `probability` scale of a random forest is its
+uncalibrated probability, and `prediction` is the model's own label, which near 50% can differ from the
+calibrated one. The model card's Calibration section says the same.
 """
 
 from __future__ import annotations

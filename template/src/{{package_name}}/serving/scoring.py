@@ -9,6 +9,10 @@ call in pandas whatever the number of rows. For records the API has already vali
 checked against the Pipeline at start-up on records built from the data contract and used only when both
 agree; otherwise (a customised Pipeline, derived features) the API calls the Pipeline itself: slower, same
 answers.
+
+Probabilities: both paths pass the model's probabilities through the calibration map that `train` fitted
+(metadata.json, `training.calibration.apply_calibration`), and the labels follow the calibrated
+probabilities, so the API, batch files and drift give the same answers as the reference sample.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..training.calibration import apply_calibration, predicted_columns
 from .encoder import FastEncoder, checked_encoder
 from .trained_model import TrainedModel
 
@@ -66,9 +71,12 @@ class Scorer:
         return self._from_probabilities(estimator.predict_proba(X))
 
     def _from_probabilities(self, probabilities: np.ndarray) -> Predictions:
-        # The most probable class is what `predict` answers for every classifier of the model families.
-        labels = self.trained.pipeline.classes_[probabilities.argmax(axis=1)].tolist()
-        return Predictions(labels, probabilities)
+        """Calibrated probabilities and the labels they imply (without a map: the most probable class, what
+        `predict` answers for every classifier of the model families)."""
+        calibration, classes = self.trained.metadata.calibration, self.trained.classes
+        calibrated = apply_calibration(calibration, probabilities, classes)
+        labels = self.trained.pipeline.classes_[predicted_columns(calibration, calibrated, classes)].tolist()
+        return Predictions(labels, calibrated)
 
     def unseen_categories(self, records: list[dict[str, Any]]) -> Counter[str]:
         """Per categorical feature, how many records carry a category the model never saw in training."""

@@ -9,8 +9,11 @@ modules, in the order the data flows:
   grouped by ID, or in time order);
 - `evaluate`: model and baseline cross-validated on the same folds, with out-of-fold predictions;
 - `gate`: the quality gate and the warnings that do not fail it;
+- `calibration`: the probability calibration fitted on the out-of-fold probabilities, and the one function
+  that applies it (training and serving alike);
 - `groups`: the metrics per group of each sensitive column;
-- `model_card`: the model card, in words a client can read;
+- `model_card`: the model card, in words a client can read; `calibration_card` its calibration section and
+  reliability plot;
 - `write`: the files of a run that passed, written so that a failure leaves the previous set intact;
 - `train`: the command, which wires them.
 """

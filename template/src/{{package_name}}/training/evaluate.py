@@ -2,7 +2,9 @@
 the problem type's metrics (see `core.metrics`); the gate (`gate`) then reads the result.
 
 The out-of-fold predictions are kept: the per-group breakdown and the reference sample for drift are
-computed on rows the model did not see in training.
+computed on rows the model did not see in training. `train` then calibrates the out-of-fold probabilities
+(`calibration`) and keeps the map in `CVResult.calibration`; the fold scores stay those of the model's own
+probabilities.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..artifacts.metadata import Calibration
 from ..core.config import Config
 from ..core.errors import UserError
 from ..core.metrics import PROBLEM_METRICS, Predictions, score_all
@@ -43,6 +46,7 @@ class CVResult:
     last_fold_model: Any = None
     last_fold_validation: tuple[pd.DataFrame, pd.Series] | None = None
     fold_seconds: list[float] = field(default_factory=list)
+    calibration: Calibration = field(default_factory=Calibration)  # set by `train` after the folds
 
     def summary(self, which: str = "model") -> dict[str, dict[str, float]]:
         scores = self.model_scores if which == "model" else self.baseline_scores

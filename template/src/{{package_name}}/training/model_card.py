@@ -11,6 +11,7 @@ from ..artifacts.paths import CONTRACT_FILE, MODEL_FILE, ReportFolder
 from ..core.metrics import METRICS, reported
 from ..core.wording import number
 from ..data.contract import Contract
+from .calibration_card import calibration_section
 
 
 def importance_figure(importance: list[dict[str, float]], top: int = 15) -> bytes:
@@ -156,6 +157,7 @@ def render_model_card(metadata: ModelMetadata, contract: Contract) -> str:
         _gate_sentence(metadata.gate),
         "",
         *_warning_lines(metadata),
+        *calibration_section(metadata),
         "## What drives the model",
         "",
         f"![Feature importance]({figure})",

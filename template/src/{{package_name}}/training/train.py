@@ -32,6 +32,7 @@ from ..core.wording import number
 from ..data import contract as contract_mod
 from ..data.tables import file_sha256, load_table
 from ..data.training_data import prepare_training_data
+from .calibration import calibrated_cv, fit_calibration
 from .evaluate import CVResult, cross_validate, score_fitted_on_folds
 from .gate import cautions, gate
 from .pipeline import build_pipeline
@@ -118,6 +119,7 @@ def run_train(config: Config, data_path: Path | None = None) -> ModelMetadata:
             f"same validation: {challenge.metric} {number(challenge.challenger)} vs "
             f"{number(challenge.champion)}; the current model is kept",
         )
+    cv = _calibrate(cv, y, config)
     with step(f"final fit on all {training.rows_used:,} rows"):
         model = build_pipeline(contract, config, rows=len(X)).fit(X, y)
     with step("feature importance (permutation, on the last validation fold)"):
@@ -130,6 +132,20 @@ def run_train(config: Config, data_path: Path | None = None) -> ModelMetadata:
         metadata = write_artifacts(config, run, clock.elapsed)
     say(f"model {metadata.model_version} written to {config.models_dir}")
     return metadata
+
+
+def _calibrate(cv: CVResult, y: pd.Series, config: Config) -> CVResult:
+    """Fit the probability calibration on the out-of-fold probabilities and leave in `cv` what live scoring
+    will answer for those rows (calibrated probabilities and their labels) for the reference sample, the
+    per-group breakdown and drift. The fold scores the gate compared are unchanged."""
+    calibration = fit_calibration(cv, y, config)
+    if cv.classes is not None:
+        say(
+            f"  calibration ({calibration.chosen_by}): {calibration.method}; Brier score "
+            f"{number(calibration.brier_before)} → {number(calibration.brier_after)}, ECE "
+            f"{number(calibration.ece_before)} → {number(calibration.ece_after)} (out-of-fold, cross-fitted)"
+        )
+    return replace(calibrated_cv(cv, calibration), calibration=calibration)
 
 
 def _load_champion(config: Config):

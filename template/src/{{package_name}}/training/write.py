@@ -90,6 +90,7 @@ def write_artifacts(
     """Serialise everything first, then replace the files: a failure leaves the previous set intact."""
     import skops.io as sio
 
+    from .calibration_card import reliability_figure
     from .model_card import importance_figure, render_model_card
 
     model_bytes = sio.dumps(run.model)
@@ -103,10 +104,13 @@ def write_artifacts(
     metadata = _metadata(config, run, version, trained_at, model_sha256, model_types, reference_info, elapsed)
     card = render_model_card(metadata, run.contract)
     figure = importance_figure(run.importance)
+    reliability = reliability_figure(metadata)
     models, reports = ModelFolder(config.models_dir), ReportFolder(config.reports_dir)
     artifacts.write_atomic(models.model, model_bytes)
     artifacts.write_atomic(models.reference, buffer.getvalue())
     artifacts.write_atomic(reports.importance_figure, figure)
+    if reliability is not None:
+        artifacts.write_atomic(reports.calibration_figure, reliability)
     artifacts.write_atomic(reports.model_card, card)
     metadata.write(models.metadata)
     signing.sign(models.root, [models.model, models.metadata])
@@ -162,6 +166,7 @@ def _metadata(
         ),
         versions=_versions(),
         training=elapsed(),
+        calibration=cv.calibration,
     )
 
 
