@@ -4,10 +4,13 @@ Prints one JSON object: the results per project root.
 
 Live rows are drawn from the project's training reference (models/reference.parquet: the sample data with
 the model's out-of-fold predictions), so without a change they follow the reference distribution. Each
-scenario changes exactly one column; the monitor's verdicts (Evidently's methods, as `drift` computes them)
-must flag that column and no other. The false-alarm runs draw unchanged rows with 20+ seeds at 500 and
-100,000 rows and count how often the dataset alarm (and each column) goes off; like `drift`, they compare
-a seeded sample of `drift.sample_rows` rows when there are more.
+scenario changes exactly one column (or, for `dataset_shift`, every feature); the monitor's verdicts
+(Evidently's methods, as `drift` computes them) must flag that column and no other, and the alarm policy
+(drift/alarm.py, the function `drift` itself calls) must fire the rule that watches it: `top_features` for
+one of the most important features, `prediction` for the model's output, `drift_share` when most columns
+moved; a change of an unimportant feature alone raises no alarm. The false-alarm runs draw unchanged rows
+with 20 seeds at 500 and 100,000 rows and count how often the alarm, each rule and each column go off;
+like `drift`, they compare a seeded sample of `drift.sample_rows` rows when there are more.
 """
 
 from __future__ import annotations
@@ -43,14 +46,19 @@ def scenarios_of(package: str) -> dict:
     columns_mod = importlib.import_module(f"{package}.drift.columns")
     current_mod = importlib.import_module(f"{package}.drift.current")
     run = importlib.import_module(f"{package}.drift.evidently_run")
+    policy = importlib.import_module(f"{package}.drift.alarm")
     metadata = trained_model.read_metadata(config)
     columns, _ = columns_mod.monitored_columns(metadata, config.drift)
     reference = current_mod.read_reference(config, metadata, columns)
-    share = config.drift.drift_share
 
     def verdicts(current: pd.DataFrame) -> dict[str, bool]:
         found = run.column_verdicts(reference, current, columns)
         return {name: verdict.drifted for name, verdict in found.items()}
+
+    def judged(current: pd.DataFrame) -> dict:
+        flagged = verdicts(current)
+        alarm = policy.evaluate(flagged, columns, metadata, config.drift)
+        return {"flagged": _flagged(flagged), "alarm": alarm.alarm, "fired_rules": alarm.fired_rules}
 
     def draw(rows: int, seed: int) -> pd.DataFrame:
         drawn = reference.sample(rows, replace=True, random_state=seed).reset_index(drop=True)
@@ -58,34 +66,50 @@ def scenarios_of(package: str) -> dict:
 
     false_alarms = {}
     for rows in SIZES:
-        dataset, per_column = 0, dict.fromkeys((column.name for column in columns), 0)
+        counts = {
+            "runs": len(SEEDS),
+            "alarms": 0,
+            "dataset_alarms": 0,
+            "rules": dict.fromkeys(config.drift.alarm_rules, 0),
+            "columns": dict.fromkeys((column.name for column in columns), 0),
+        }
         for seed in SEEDS:
             flagged = verdicts(draw(rows, seed))
-            dataset += sum(flagged.values()) / len(columns) >= share
+            alarm = policy.evaluate(flagged, columns, metadata, config.drift)
+            counts["alarms"] += alarm.alarm
+            counts["dataset_alarms"] += alarm.rules["drift_share"].triggered
+            for rule in alarm.fired_rules:
+                counts["rules"][rule] += 1
             for name, drifted in flagged.items():
-                per_column[name] += drifted
-        false_alarms[str(rows)] = {"runs": len(SEEDS), "dataset_alarms": int(dataset), "columns": per_column}
+                counts["columns"][name] += drifted
+        false_alarms[str(rows)] = counts
 
-    kinds = {column.name: column for column in columns}
+    kinds = {column.name: column.values for column in columns}
+    features = [column.name for column in columns if column.kind != "prediction"]
+    top = policy.top_features(metadata, columns, config.drift.top_features)
     numeric = _numeric_feature(reference, columns)
     categorical = next((c.name for c in columns if c.kind == "categorical"), None)
-    output = next(c for c in columns if c.kind == "prediction")
-    scenarios = {}
+    output = next(c.name for c in columns if c.kind == "prediction")
     base = draw(SCENARIO_ROWS, 1000)
+    changes = {"prediction_shift": [output], "dataset_shift": features}
     if numeric:
-        shifted = base.copy()
-        shifted[numeric] = shifted[numeric] + 0.5 * reference[numeric].std()
-        scenarios["numeric_mean_shift"] = {"changed": numeric, "flagged": _flagged(verdicts(shifted))}
+        changes["numeric_mean_shift"] = [numeric]
     if categorical:
-        mixed = base.copy()
-        rarest = reference[categorical].value_counts().index[-1]
-        moved = np.random.default_rng(0).random(len(mixed)) < 0.4
-        mixed.loc[moved, categorical] = rarest
-        scenarios["category_mix"] = {"changed": categorical, "flagged": _flagged(verdicts(mixed))}
-    predicted = base.copy()
-    predicted[output.name] = _changed_output(predicted[output.name], kinds[output.name].values, reference)
-    scenarios["prediction_shift"] = {"changed": output.name, "flagged": _flagged(verdicts(predicted))}
-    return {"columns": len(columns), "false_alarms": false_alarms, "scenarios": scenarios}
+        changes["category_mix"] = [categorical]
+    if top:
+        changes["top_feature_shift"] = [top[0]]
+    scenarios = {}
+    for name, changed in changes.items():
+        moved = base.copy()
+        for column in changed:
+            moved[column] = _changed(moved[column], kinds[column], reference)
+        scenarios[name] = {"changed": sorted(changed), **judged(moved)}
+    return {
+        "columns": len(columns),
+        "top_features": top,
+        "false_alarms": false_alarms,
+        "scenarios": scenarios,
+    }
 
 
 def _numeric_feature(reference: pd.DataFrame, columns) -> str | None:
@@ -94,9 +118,9 @@ def _numeric_feature(reference: pd.DataFrame, columns) -> str | None:
     return max(numeric, key=lambda name: reference[name].nunique(), default=None)
 
 
-def _changed_output(values: pd.Series, kind: str, reference: pd.DataFrame) -> pd.Series:
-    """A different distribution of the model's output: higher probabilities or values, or 40% of the
-    predicted classes moved to the rarest one."""
+def _changed(values: pd.Series, kind: str, reference: pd.DataFrame) -> pd.Series:
+    """A different distribution of one column: numbers (features, probabilities, predicted values) up by
+    half a standard deviation, or 40% of the values (categories, predicted classes) moved to the rarest."""
     if kind == "numeric":
         return values + 0.5 * reference[values.name].std()
     rarest = reference[values.name].value_counts().index[-1]

@@ -198,6 +198,8 @@ def run_drift(project: Path, extra: list[str]) -> dict[str, Any]:
         "load_average_1min": round(os.getloadavg()[0], 2),  # other work on the machine stretches wall time
         "rows_used": summary["rows"]["current_used"],
         "dataset_drift": summary["dataset_drift"],
+        "alarm": summary["alarm"],
+        "fired_rules": summary["fired_rules"],
         "columns": {
             name: {"score": c["score"], "drifted": c["drifted"]} for name, c in summary["columns"].items()
         },
@@ -215,7 +217,13 @@ def agreement(sampled: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
 def dataset_agreement(sampled: dict[str, Any], full: dict[str, Any]) -> dict[str, Any]:
     result = agreement(sampled["columns"], full["columns"])
     same_verdict = sampled["dataset_drift"] == full["dataset_drift"]
-    return {**result, "agree": result["agree"] and same_verdict, "dataset_verdicts_agree": same_verdict}
+    same_alarm = sampled["fired_rules"] == full["fired_rules"]
+    return {
+        **result,
+        "agree": result["agree"] and same_verdict and same_alarm,
+        "dataset_verdicts_agree": same_verdict,
+        "alarms_agree": same_alarm,
+    }
 
 
 def report_scenario(name: str, result: dict[str, Any]) -> None:

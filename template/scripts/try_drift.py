@@ -68,8 +68,9 @@ def main() -> int:
     if result.returncode not in (0, 1):
         return result.returncode
     summary = json.loads((ROOT / "reports" / "drift" / "drift.json").read_text(encoding="utf-8"))
-    verdict = "drift detected" if summary["dataset_drift"] else "no drift"
-    print(f"\nverdict: {verdict} (exit code {result.returncode}; the scheduled CI job fails on drift)")
+    fired = ", ".join(summary["fired_rules"])
+    verdict = f"ALARM (rules fired: {fired})" if summary["alarm"] else "no alarm"
+    print(f"\nverdict: {verdict} (exit code {result.returncode}; the scheduled CI job fails on an alarm)")
     print("report:  reports/drift/drift.html (summary: reports/drift/drift.json)")
     return 0
 

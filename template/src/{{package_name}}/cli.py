@@ -82,7 +82,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _drift(args: argparse.Namespace) -> int:
     from .core.config import load_config
-    from .drift.monitor import run_drift
+    from .drift.monitor import headline, run_drift
 
     summary = run_drift(
         load_config(args.config),
@@ -93,14 +93,8 @@ def _drift(args: argparse.Namespace) -> int:
         sample_rows=args.sample_rows,
         seed=args.seed,
     )
-    drifted = ", ".join(summary["drifted_columns"]) or "none"
-    verdict = "DRIFT" if summary["dataset_drift"] else "no drift"
-    print(
-        f"{verdict}: {summary['n_drifted_columns']} of {summary['n_columns']} columns drifted "
-        f"(share {summary['share_of_drifted_columns']:.2f}, alarm at {summary['drift_share_threshold']:.2f}; "
-        f"drifted: {drifted}); report: {summary['outputs']['html']}"
-    )
-    return EXIT_DRIFT if summary["dataset_drift"] else EXIT_OK
+    print(headline(summary))
+    return EXIT_DRIFT if summary["alarm"] else EXIT_OK
 
 
 def _outcomes(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ flows:
 - `model_file`, `signing`: the types a model file may hold, and its optional signature;
 - `metadata`: models/metadata.json as the typed `ModelMetadata`;
 - `experiments`: reports/experiments.jsonl, one `ExperimentEntry` per training run;
+- `training_outputs`: models/training_outputs.parquet, the training rows' out-of-fold outputs by fingerprint;
 - `log_line`: one line of the prediction log (`LogLine`), written by the API and read by `drift`;
 - `outcome_line`: one line of the outcome store (`OutcomeLine`): ground truth sent back after a prediction;
 - `audit_summary`: reports/audit/audit.json.

@@ -6,8 +6,11 @@ from the data contract the model was trained on, methods and thresholds from con
 verdicts from Evidently. The modules, in the order the data flows:
 
 - `columns`: which columns are monitored, how (kind, method, threshold), and their values made comparable;
+- `training_rows`: live rows that are training rows, compared by their out-of-fold output as the reference is;
 - `current`: reading the reference and the live rows (seeded sampling keeps big traffic fast);
 - `evidently_run`: everything that touches Evidently (verdicts, the HTML report, the workspace);
+- `alarm`: the alarm policy, which rules fire on the verdicts (the model's output, the most important
+  features, the share of drifted columns);
 - `monitor`: the command itself, which writes reports/drift/drift.json and drift.html.
 
 Evidently is imported only inside `evidently_run`, and only by the `drift` command: serving never loads it.

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from ..artifacts.metadata import ModelMetadata
+from ..artifacts.training_outputs import canonical, monitored_features
 from ..core.config import CATEGORICAL_DRIFT_METHODS, NUMERIC_DRIFT_METHODS, DriftConfig
 
 NUMERIC, CATEGORICAL, PREDICTION = "numeric", "categorical", "prediction"
@@ -41,15 +42,14 @@ class Skipped:
 
 def monitored_columns(metadata: ModelMetadata, settings: DriftConfig) -> tuple[list[Column], list[Skipped]]:
     """The features the caller sends (derived ones are computed from them) and the prediction column."""
-    columns: list[Column] = []
-    skipped: list[Skipped] = []
-    for feature in metadata.input_features:
-        kind = feature["kind"]
-        if kind in (NUMERIC, CATEGORICAL):
-            columns.append(_column(feature["name"], kind, kind, settings))
-        else:
-            # Dates move forward by nature: a date feature would always "drift" and say nothing.
-            skipped.append(Skipped(feature["name"], f"{kind} column: not compared"))
+    compared = monitored_features(metadata.input_features)  # the features training fingerprints, too
+    columns = [_column(name, kind, kind, settings) for name, kind in compared.items()]
+    # Dates move forward by nature: a date feature would always "drift" and say nothing.
+    skipped = [
+        Skipped(feature["name"], f"{feature['kind']} column: not compared")
+        for feature in metadata.input_features
+        if feature["name"] not in compared
+    ]
     columns.append(prediction_column(metadata, settings))
     return columns, skipped
 
@@ -80,12 +80,16 @@ def _column(name: str, kind: str, values: str, settings: DriftConfig) -> Column:
 def comparable(frame: pd.DataFrame, columns: list[Column]) -> pd.DataFrame:
     """The monitored columns with one dtype per kind, so that reference and live values compare equal:
     numbers as float64 (text that is no number becomes missing), categories as text (JSON `1` and
-    Parquet `1` both become "1"), missing values kept missing."""
-    out = {}
-    for column in columns:
-        series = frame[column.name]
-        if column.values == NUMERIC:
-            out[column.name] = pd.to_numeric(series, errors="coerce").astype("float64")
-        else:
-            out[column.name] = series.astype(object).where(series.isna(), series.astype(str))
-    return pd.DataFrame(out, index=frame.index)
+    Parquet `1` both become "1"), missing values kept missing. The same form training fingerprints its
+    rows in (artifacts/training_outputs.py)."""
+    return canonical(frame, kinds(columns))
+
+
+def kinds(columns: list[Column]) -> dict[str, str]:
+    """Each column's name and how its values compare (numeric or categorical)."""
+    return {column.name: column.values for column in columns}
+
+
+def features(columns: list[Column]) -> list[Column]:
+    """The monitored features: every column but the model's output."""
+    return [column for column in columns if column.kind != PREDICTION]

@@ -7,6 +7,8 @@ uniform sample of the lines in the window is parsed; the other lines are never d
 thousand rows, the reference's own sampling error dominates long before the live sample reaches tens of
 thousands of rows: such a sample gives the verdicts of millions, which the benchmark (`make bench-drift`)
 checks against an unsampled run.
+
+Live rows that are training rows take their out-of-fold output (see `training_rows`), as the reference has.
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ from ..artifacts.files import require_regular_file
 from ..artifacts.log_line import LINE_PREFIX, STAMP_LENGTH, LogLine, stamp
 from ..artifacts.metadata import ModelMetadata
 from ..artifacts.paths import PREDICTION_LOG_SUFFIX
+from ..artifacts.training_outputs import TrainingOutputs
 from ..core.config import Config
 from ..core.errors import UserError
 from ..data.dates import to_datetime
 from ..data.tables import load_table, read_table, table_kind
 from .columns import PREDICTION, Column, comparable
+from .training_rows import with_out_of_fold_outputs
 
 # Every line of the prediction log begins with its timestamp, in a fixed format (artifacts/log_line.py).
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -47,6 +51,9 @@ class Current:
     window_end: str | None = None
     model_versions: dict[str, int] = field(default_factory=dict)  # of the sampled log entries
     skipped_lines: int = 0  # sampled log lines that are not entries (cut off, written by hand)
+    # Compared rows that are training rows, compared by their out-of-fold output (see `training_rows`);
+    # None when models/ has no training outputs (a model trained by an older release).
+    seen_in_training: int | None = None
 
     @property
     def used(self) -> int:
@@ -133,8 +140,10 @@ def read_log(
     since: datetime | None,
     sample_rows: int,
     seed: int,
+    known: TrainingOutputs | None = None,
 ) -> Current:
-    """A seeded uniform sample of at most `sample_rows` log entries in the window (all when 0)."""
+    """A seeded uniform sample of at most `sample_rows` log entries in the window (all when 0); entries
+    that are training rows (`known`) take their out-of-fold output."""
     files = sorted(directory.glob(f"*{PREDICTION_LOG_SUFFIX}")) if directory.is_dir() else []
     if since is not None:  # a file last written before the window holds no entry of it
         files = [path for path in files if path.stat().st_mtime >= since.timestamp()]
@@ -161,7 +170,8 @@ def read_log(
                     entries.append(entry)
                 else:
                     skipped += 1
-    frame = _log_frame(entries, columns, metadata)
+    frame, seen = with_out_of_fold_outputs(_log_frame(entries, columns, metadata), columns, known)
+    frame = comparable(frame, columns)
     versions = pd.Series([entry.model_version for entry in entries], dtype=object).value_counts()
     firsts = [log_file.first for log_file in indexed]
     lasts = [log_file.last for log_file in indexed]
@@ -174,6 +184,7 @@ def read_log(
         window_end=_text(max(lasts, default=None)),
         model_versions={str(key): int(value) for key, value in versions.items()},
         skipped_lines=skipped,
+        seen_in_training=None if known is None else seen,
     )
 
 
@@ -188,12 +199,13 @@ def _sample_positions(total: int, sample_rows: int, seed: int) -> np.ndarray:
 
 
 def _log_frame(entries: list[LogLine], columns: list[Column], metadata: ModelMetadata) -> pd.DataFrame:
-    """Log entries as a table of the monitored columns; the model's output under the reference's name."""
+    """Log entries as a table of the monitored features and the model's outputs, under the reference's
+    names (as logged: `comparable` gives them their compared form)."""
     names = [column.name for column in columns if column.kind != PREDICTION]
     frame = pd.DataFrame.from_records([entry.inputs for entry in entries], columns=names)
     for name, field_name in metadata.reference.output_columns.items():
-        frame[name] = [entry.output(field_name) for entry in entries]
-    return comparable(frame, columns)
+        frame[name] = pd.Series([entry.output(field_name) for entry in entries], dtype=object)
+    return frame
 
 
 def read_file(
@@ -203,9 +215,11 @@ def read_file(
     since: datetime | None,
     sample_rows: int,
     seed: int,
+    known: TrainingOutputs | None = None,
 ) -> Current:
     """A CSV or Parquet file of live rows: the feature columns, and the model's output if present (else it
-    is scored now, on the sampled rows only). A time window needs the configured time column."""
+    is scored now, on the sampled rows only); rows that are training rows (`known`) take their out-of-fold
+    output. A time window needs the configured time column."""
     table_kind(path)
     if not path.is_file():
         raise UserError(f"--current file {path} does not exist")
@@ -231,7 +245,10 @@ def read_file(
     output = next(column for column in columns if column.kind == PREDICTION)
     if output.name not in frame.columns:
         frame = frame.assign(**{output.name: _predict(config, frame)})
-    return Current(comparable(frame, columns), rows, str(path), start, end)
+    frame, seen = with_out_of_fold_outputs(frame, columns, known)
+    current = Current(comparable(frame, columns), rows, str(path), start, end)
+    current.seen_in_training = None if known is None else seen
+    return current
 
 
 def _predict(config: Config, frame: pd.DataFrame) -> np.ndarray:

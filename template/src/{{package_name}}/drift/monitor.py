@@ -1,8 +1,11 @@
 """`drift`: compare live traffic with the training reference; write reports/drift/drift.json and drift.html.
 
-Exit codes (the CLI's): 0 no dataset drift, 1 dataset drift, 2 an error, including too few live rows to
-judge (a quiet week is not an alarm). The dataset drifts when at least `drift.drift_share` of the monitored
-columns (features and the model's output) drifted.
+Exit codes (the CLI's): 0 no alarm, 1 alarm, 2 an error, including too few live rows to judge (a quiet week
+is not an alarm). The alarm goes off when any rule of `drift.alarm_rules` fires (see `alarm`): the model's
+output drifted, one of the most important features drifted, or at least `drift.drift_share` of the
+monitored columns (features and the model's output) drifted; `dataset_drift` in drift.json stays the
+verdict of that last rule alone. Live rows that are training rows are compared by their out-of-fold output,
+as the reference is (see `training_rows`).
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from ..artifacts.paths import PREDICTION_LOG_SUFFIX, ReportFolder
 from ..core.config import Config
 from ..core.errors import UserError
 from ..core.progress import say, step
+from .alarm import Alarm, evaluate
 from .columns import Column, monitored_columns
 from .current import Current, read_file, read_log, read_reference, window_start
+from .training_rows import read_training_outputs, seen_line
 
 
 def run_drift(
@@ -45,8 +50,11 @@ def run_drift(
     start = window_start(since, last)
     with step("reading the training reference and the live rows"):
         reference = read_reference(config, metadata, columns)
-        current = _read_current(config, current_path, columns, metadata, start, sample_rows, seed)
+        known = read_training_outputs(config, metadata)
+        current = _read_current(config, current_path, columns, metadata, start, sample_rows, seed, known)
     say(f"  {current.rows:,} live rows in {current.source}, {current.used:,} compared (seed {seed})")
+    if current.seen_in_training is not None:
+        say(seen_line(current.seen_in_training, current.used))
     if current.used < settings.min_current_rows:
         raise UserError(
             f"only {current.used} live rows in {current.source}"
@@ -61,11 +69,28 @@ def run_drift(
     return summary
 
 
-def _read_current(config, current_path, columns, metadata, start, sample_rows, seed) -> Current:
+def headline(summary: dict[str, Any]) -> str:
+    """The command's one line: ALARM (the rules that fired, each with its columns) or no alarm, the rules
+    whose condition holds but that drift.alarm_rules switches off, and the drifted columns."""
+    rules = summary["rules"]
+    fired = "; ".join(f"{name} ({', '.join(rules[name]['columns'])})" for name in summary["fired_rules"])
+    verdict = f"ALARM: {fired}" if summary["alarm"] else "no alarm"
+    if summary["switched_off_rules"]:
+        off = ", ".join(summary["switched_off_rules"])
+        verdict += f" (switched off in drift.alarm_rules, would have fired: {off})"
+    drifted = ", ".join(summary["drifted_columns"]) or "none"
+    return (
+        f"{verdict}; {summary['n_drifted_columns']} of {summary['n_columns']} columns drifted "
+        f"(share {summary['share_of_drifted_columns']:.2f}; drifted: {drifted}); "
+        f"report: {summary['outputs']['html']}"
+    )
+
+
+def _read_current(config, current_path, columns, metadata, start, sample_rows, seed, known) -> Current:
     if current_path is not None:
-        return read_file(current_path, columns, config, start, sample_rows, seed)
+        return read_file(current_path, columns, config, start, sample_rows, seed, known)
     directory = config.prediction_log_dir
-    current = read_log(directory, columns, metadata, start, sample_rows, seed)
+    current = read_log(directory, columns, metadata, start, sample_rows, seed, known)
     if current.rows == 0 and not any(directory.glob(f"*{PREDICTION_LOG_SUFFIX}")):
         raise UserError(
             f"no prediction log in {directory}: serve the model first (`serve`), or give --current FILE"
@@ -86,7 +111,9 @@ def _compare(config, metadata, columns, skipped, reference, current, workspace) 
         )
         evidently_run.check_agreement(verdicts, scores)
     results = {column.name: _column_result(column, verdicts.get(column.name)) for column in columns}
-    summary = _summary(config, metadata, columns, skipped, results, reference, current)
+    drifted = {name: result["drifted"] for name, result in results.items()}
+    alarm = evaluate(drifted, columns, metadata, config.drift)
+    summary = _summary(config, metadata, columns, skipped, results, reference, current, alarm)
     folder = ReportFolder(config.reports_dir)
     html = folder.drift_html
     with step(f"writing {html.relative_to(config.root)}"):
@@ -108,15 +135,21 @@ def _column_result(column: Column, verdict) -> dict[str, Any]:
 
 
 def _summary(
-    config, metadata: ModelMetadata, columns, skipped, results, reference, current
+    config, metadata: ModelMetadata, columns, skipped, results, reference, current, alarm: Alarm
 ) -> dict[str, Any]:
     drifted = [name for name, result in results.items() if result["drifted"]]
     share = len(drifted) / len(columns)
     output = next(column for column in columns if column.kind == "prediction")
+    for name, result in results.items():
+        result["rules"] = alarm.column_rules(name)
     return {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "model_version": str(metadata.model_version),
-        "dataset_drift": share >= config.drift.drift_share,
+        "alarm": alarm.alarm,
+        "fired_rules": alarm.fired_rules,
+        "rules": alarm.to_json(),
+        "switched_off_rules": alarm.switched_off,
+        "dataset_drift": alarm.rules["drift_share"].triggered,
         "drift_share_threshold": config.drift.drift_share,
         "share_of_drifted_columns": share,
         "n_columns": len(columns),
@@ -128,9 +161,10 @@ def _summary(
         "columns": results,
         "prediction_drift": {
             "column": output.name,
-            **{k: v for k, v in results[output.name].items() if k != "kind"},
+            **{k: v for k, v in results[output.name].items() if k not in ("kind", "rules")},
         },
         "not_compared": {item.name: item.reason for item in skipped},
         "log_model_versions": current.model_versions,
         "skipped_log_lines": current.skipped_lines,
+        "rows_seen_in_training": current.seen_in_training,
     }

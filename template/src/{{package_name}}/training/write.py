@@ -1,5 +1,6 @@
-"""Writing what a training run produced: the model file, the reference sample for drift, metadata.json,
-the model card and its figure, the signature, and the run's line in the experiment log.
+"""Writing what a training run produced: the model file, the reference sample and the training rows'
+out-of-fold outputs for drift, metadata.json, the model card and its figure, the signature, and the run's
+line in the experiment log.
 
 Everything is serialised first, then the files are replaced one by one (atomically): a failure while
 serialising leaves the previous set intact.
@@ -11,7 +12,7 @@ import hashlib
 import io
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -27,6 +28,7 @@ from ..artifacts.log_line import PREDICTION, PREDICTION_PROBABILITY
 from ..artifacts.metadata import CvInfo, DataInfo, GateVerdict, ModelMetadata, ReferenceInfo
 from ..artifacts.model_file import check_model_types
 from ..artifacts.paths import ModelFolder, ReportFolder
+from ..artifacts.training_outputs import TrainingOutputs, monitored_features
 from ..core.config import Config
 from ..core.wording import plain
 from ..data import contract as contract_mod
@@ -52,29 +54,46 @@ class TrainingRun:
     source: Path  # the data file read
 
 
-def _reference_sample(
-    training, cv: CVResult, contract: contract_mod.Contract, config: Config
-) -> tuple[pd.DataFrame, ReferenceInfo]:
-    """Rows of the training data for drift checks, with out-of-fold predictions (what live predictions look
-    like; in-sample predictions of a tree model are overconfident and would fake prediction drift).
-    Returns the sample and its description, with the names of its prediction columns: those of the
-    prediction log's fields, renamed if the data uses those names."""
-    keep = [name for name in contract.needed_columns if name in training.frame]
-    prediction_column = _free_name(PREDICTION, keep)
-    probability_column = _free_name(PREDICTION_PROBABILITY, keep) if config.is_classification else None
+def _oof_outputs(cv: CVResult, config: Config, taken: list[str]) -> tuple[pd.DataFrame, ReferenceInfo]:
+    """The out-of-fold outputs (indexed by training row position), under the names the reference and the
+    training outputs give them: those of the prediction log's fields, renamed if the data uses those names.
+    The probability is of the positive class (binary) or of the predicted class (multiclass). Read from the
+    cross-validation as it comes (calibrated, when training calibrated it)."""
+    prediction_column = _free_name(PREDICTION, taken)
+    probability_column = _free_name(PREDICTION_PROBABILITY, taken) if config.is_classification else None
     predicted = pd.DataFrame({prediction_column: cv.oof_prediction}, index=cv.oof_index)
     if probability_column is not None:
         probability = cv.oof_probability.max(axis=1)  # multiclass: of the predicted class
         if config.problem_type == "binary":
             probability = cv.oof_probability[:, cv.classes.index(cv.positive)]
         predicted[probability_column] = probability
+    info = ReferenceInfo(prediction_column=prediction_column, probability_column=probability_column)
+    return predicted, info
+
+
+def _reference_sample(
+    training, predicted: pd.DataFrame, info: ReferenceInfo, keep: list[str], config: Config
+) -> tuple[pd.DataFrame, ReferenceInfo]:
+    """Rows of the training data for drift checks, with out-of-fold predictions (what live predictions look
+    like; in-sample predictions of a tree model are overconfident and would fake prediction drift).
+    Returns the sample and its description."""
     rows = min(len(predicted), config.model.reference_rows)
     chosen = predicted.sample(rows, random_state=config.model.random_state).sort_index()
     reference = training.frame.iloc[chosen.index][keep].reset_index(drop=True)
-    info = ReferenceInfo(
-        rows=rows, prediction_column=prediction_column, probability_column=probability_column
-    )
-    return pd.concat([reference, chosen.reset_index(drop=True)], axis=1), info
+    return pd.concat([reference, chosen.reset_index(drop=True)], axis=1), replace(info, rows=rows)
+
+
+def _training_outputs(training, predicted: pd.DataFrame, run: TrainingRun, version: str) -> bytes:
+    """models/training_outputs.parquet: every training row with an out-of-fold output, fingerprinted by
+    its monitored feature values, so that `drift` compares training rows by what the model says of them
+    unseen (see artifacts/training_outputs.py). Rows that share feature values keep the mean probability
+    or value and the first predicted class."""
+    kinds = monitored_features(run.contract.input_features)
+    features = training.frame.iloc[predicted.index][list(kinds)]
+    prediction = predicted.columns[0]
+    averaged = [name for name in predicted.columns if name != prediction or run.cv.classes is None]
+    outputs = TrainingOutputs.build(features, kinds, predicted, averaged, version)
+    return outputs.to_parquet()
 
 
 def _free_name(name: str, taken: list[str]) -> str:
@@ -98,7 +117,10 @@ def write_artifacts(
     model_sha256 = _sha256(model_bytes)
     trained_at = now()
     version = f"{trained_at[:19].replace('-', '').replace(':', '')}-{model_sha256[:8]}"
-    reference, reference_info = _reference_sample(run.training, run.cv, run.contract, config)
+    keep = [name for name in run.contract.needed_columns if name in run.training.frame]
+    predicted, outputs_info = _oof_outputs(run.cv, config, keep)
+    reference, reference_info = _reference_sample(run.training, predicted, outputs_info, keep, config)
+    training_outputs = _training_outputs(run.training, predicted, run, version)
     buffer = io.BytesIO()
     reference.to_parquet(buffer, index=False)
     metadata = _metadata(config, run, version, trained_at, model_sha256, model_types, reference_info, elapsed)
@@ -108,6 +130,7 @@ def write_artifacts(
     models, reports = ModelFolder(config.models_dir), ReportFolder(config.reports_dir)
     artifacts.write_atomic(models.model, model_bytes)
     artifacts.write_atomic(models.reference, buffer.getvalue())
+    artifacts.write_atomic(models.training_outputs, training_outputs)
     artifacts.write_atomic(reports.importance_figure, figure)
     if reliability is not None:
         artifacts.write_atomic(reports.calibration_figure, reliability)
