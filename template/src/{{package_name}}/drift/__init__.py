@@ -8,6 +8,8 @@ verdicts from Evidently. The modules, in the order the data flows:
 - `columns`: which columns are monitored, how (kind, method, threshold), and their values made comparable;
 - `training_rows`: live rows that are training rows, compared by their out-of-fold output as the reference is;
 - `current`: reading the reference and the live rows (seeded sampling keeps big traffic fast);
+- `noise`: each column's threshold for this live sample: the configured one, raised to what unchanged data
+  scores by chance when the live rows are too few for the column's number of categories or its spread;
 - `evidently_run`: everything that touches Evidently (verdicts, the HTML report, the workspace);
 - `alarm`: the alarm policy, which rules fire on the verdicts (the model's output, the most important
   features, the share of drifted columns);

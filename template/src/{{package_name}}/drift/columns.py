@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..artifacts.metadata import ModelMetadata
@@ -93,3 +94,12 @@ def kinds(columns: list[Column]) -> dict[str, str]:
 def features(columns: list[Column]) -> list[Column]:
     """The monitored features: every column but the model's output."""
     return [column for column in columns if column.kind != PREDICTION]
+
+
+def compared_values(values: pd.Series, column: Column) -> pd.Series:
+    """The values a drift method compares: missing ones (and infinite numbers) left out, as Evidently's
+    `ValueDrift` leaves them out."""
+    values = values.dropna()
+    if column.values == NUMERIC:
+        values = values[np.isfinite(values.to_numpy(dtype=float))]
+    return values

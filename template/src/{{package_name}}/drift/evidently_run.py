@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..core.errors import UserError
-from .columns import NUMERIC, Column
+from .columns import NUMERIC, Column, compared_values
 
 
 @dataclass(frozen=True)
@@ -34,22 +34,30 @@ def column_verdicts(
     reference: pd.DataFrame, current: pd.DataFrame, columns: list[Column]
 ) -> dict[str, Verdict]:
     """Evidently's score and verdict per column, the way `ValueDrift` computes them (infinite values and
-    missing ones left out). A column with no value at all on one side gets no verdict here (see `monitor`)."""
+    missing ones left out), each by its column's threshold. A column with no value at all on one side gets
+    no verdict here (see `monitor`)."""
     from evidently.legacy.calculations.stattests import get_stattest
 
     verdicts = {}
     for column in columns:
-        ref = reference[column.name].dropna()
-        cur = current[column.name].dropna()
-        if column.values == NUMERIC:
-            ref, cur = ref[ref.abs() != math.inf], cur[cur.abs() != math.inf]
+        ref = compared_values(reference[column.name], column)
+        cur = compared_values(current[column.name], column)
         if ref.empty or cur.empty:
             continue
         kind = _column_type(column)
-        test = get_stattest(ref, cur, kind, column.method)
-        result = test(ref, cur, kind, column.threshold)
+        result = get_stattest(ref, cur, kind, column.method)(ref, cur, kind, column.threshold)
         verdicts[column.name] = Verdict(float(result.drift_score), bool(result.drifted))
     return verdicts
+
+
+def score(reference: pd.Series, current: pd.Series, column: Column) -> float:
+    """The column's method's score between two samples of values (already without missing ones), by
+    Evidently's own function: what `noise` draws on for the methods it has no formula for."""
+    from evidently.legacy.calculations.stattests import get_stattest
+
+    kind = _column_type(column)
+    test = get_stattest(reference, current, kind, column.method)
+    return float(test(reference, current, kind, column.threshold).drift_score)
 
 
 def data_definition(columns: list[Column]):

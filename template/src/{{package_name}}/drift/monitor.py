@@ -5,7 +5,11 @@ is not an alarm). The alarm goes off when any rule of `drift.alarm_rules` fires 
 output drifted, one of the most important features drifted, or at least `drift.drift_share` of the
 monitored columns (features and the model's output) drifted; `dataset_drift` in drift.json stays the
 verdict of that last rule alone. Live rows that are training rows are compared by their out-of-fold output,
-as the reference is (see `training_rows`).
+as the reference is (see `training_rows`). Each column is judged by the larger of its configured threshold
+and what unchanged data scores by chance at the live sample's size (see `noise`): a column with many
+categories and a few hundred live rows is no longer flagged every time; when a threshold is raised, a
+progress line says which and by how much, and drift.json keeps both (`configured_threshold`,
+`noise_threshold`; `threshold` is the one used, in the HTML report too).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from ..artifacts.paths import PREDICTION_LOG_SUFFIX, ReportFolder
 from ..core.config import Config
 from ..core.errors import UserError
 from ..core.progress import say, step
+from . import noise
 from .alarm import Alarm, evaluate
 from .columns import Column, monitored_columns
 from .current import Current, read_file, read_log, read_reference, window_start
@@ -62,7 +67,7 @@ def run_drift(
             f"{settings.min_current_rows} (drift.min_current_rows) to judge: wait for more traffic or "
             "widen the window"
         )
-    summary = _compare(config, metadata, columns, skipped, reference, current, workspace)
+    summary = _compare(config, metadata, columns, skipped, reference, current, workspace, seed)
     summary["sampling"] = {"sample_rows": sample_rows, "seed": seed}
     summary["seconds"] = round(time.perf_counter() - started, 2)
     artifacts.write_json(ReportFolder(config.reports_dir).drift_json, summary)
@@ -98,22 +103,35 @@ def _read_current(config, current_path, columns, metadata, start, sample_rows, s
     return current
 
 
-def _compare(config, metadata, columns, skipped, reference, current, workspace) -> dict[str, Any]:
+def _compare(config, metadata, columns, skipped, reference, current, workspace, seed) -> dict[str, Any]:
     from . import evidently_run
 
     with step("loading Evidently"):
         import evidently  # noqa: F401  (seconds on a cold start: say so before it happens)
+    started = time.perf_counter()
+    with step(f"scoring unchanged samples of {current.used:,} rows: what each column scores by chance"):
+        found = noise.thresholds(reference, current.frame, columns, seed)
+    noise_seconds = time.perf_counter() - started
+    raised = noise.raised_line(found, current.used)
+    if raised:
+        say(raised)
+    judged = noise.judged(columns, found)
     with step(f"comparing {len(columns)} columns with Evidently"):
-        verdicts = evidently_run.column_verdicts(reference, current.frame, columns)
-        compared = [column for column in columns if column.name in verdicts]
+        verdicts = evidently_run.column_verdicts(reference, current.frame, judged)
+        compared = [column for column in judged if column.name in verdicts]
         snapshot, scores = evidently_run.build_report(
             reference, current.frame, compared, config.drift.drift_share
         )
         evidently_run.check_agreement(verdicts, scores)
-    results = {column.name: _column_result(column, verdicts.get(column.name)) for column in columns}
+    results = {c.name: _column_result(c, verdicts.get(c.name), found.get(c.name)) for c in columns}
     drifted = {name: result["drifted"] for name, result in results.items()}
     alarm = evaluate(drifted, columns, metadata, config.drift)
     summary = _summary(config, metadata, columns, skipped, results, reference, current, alarm)
+    summary["noise_thresholds"] = {
+        "quantile": noise.QUANTILE,
+        "raised_columns": [name for name, threshold in found.items() if threshold.raised],
+        "seconds": round(noise_seconds, 2),
+    }
     folder = ReportFolder(config.reports_dir)
     html = folder.drift_html
     with step(f"writing {html.relative_to(config.root)}"):
@@ -125,8 +143,11 @@ def _compare(config, metadata, columns, skipped, reference, current, workspace) 
     return summary
 
 
-def _column_result(column: Column, verdict) -> dict[str, Any]:
-    result = {"kind": column.kind, "method": column.method, "threshold": column.threshold}
+def _column_result(column: Column, verdict, threshold: noise.Threshold | None) -> dict[str, Any]:
+    """One column in drift.json: `threshold` is the one it was judged by, the larger of
+    `configured_threshold` and `noise_threshold` (see `noise`)."""
+    thresholds = noise.Threshold(column.threshold, None) if threshold is None else threshold
+    result = {"kind": column.kind, "method": column.method, **thresholds.to_json()}
     if verdict is None:
         # No value at all on one side (a feature the callers stopped sending): no distance to compute, and
         # certainly a change worth an alarm.
