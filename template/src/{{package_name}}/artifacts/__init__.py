@@ -8,5 +8,6 @@ flows:
 - `experiments`: reports/experiments.jsonl, one `ExperimentEntry` per training run;
 - `log_line`: one line of the prediction log (`LogLine`), written by the API and read by `drift`;
 - `outcome_line`: one line of the outcome store (`OutcomeLine`): ground truth sent back after a prediction;
+- `prediction_index`: logs/prediction_index.sqlite3, the prediction ids and ID values logged, for matching;
 - `audit_summary`: reports/audit/audit.json.
 """
