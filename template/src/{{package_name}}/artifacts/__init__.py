@@ -9,5 +9,6 @@ flows:
 - `training_outputs`: models/training_outputs.parquet, the training rows' out-of-fold outputs by fingerprint;
 - `log_line`: one line of the prediction log (`LogLine`), written by the API and read by `drift`;
 - `outcome_line`: one line of the outcome store (`OutcomeLine`): ground truth sent back after a prediction;
+- `prediction_index`: logs/prediction_index.sqlite3, the prediction ids and ID values logged, for matching;
 - `audit_summary`: reports/audit/audit.json.
 """

@@ -20,16 +20,19 @@ from starlette.requests import ClientDisconnect
 
 from ... import __version__
 from ...artifacts.metadata import ModelMetadata
+from ...artifacts.prediction_index import index_path
 from ...core.config import Config, load_config
 from ...core.errors import UserError
 from ...data.contract import load_contract
+from ...monitoring.outcomes import Labels, OutcomeStore
 from ..trained_model import read_metadata
 from .access_log import SERVER_LOGGER, configure_logging, stop_logging
 from .deps import require_api_key
 from .fast_lane import FastLane
+from .feedback import FeedbackDesk, build_feedback_request
 from .metrics import Metrics
 from .middleware import BodyTooLarge, RequestMiddleware
-from .routes import health, metrics, model, predict
+from .routes import feedback, health, metrics, model, predict
 from .schemas import ErrorResponse, build_schemas
 from .settings import ApiSettings, check_can_start, load_settings
 from .state import NotScorable, ServingState
@@ -46,8 +49,15 @@ def create_app(config: Config | None = None, settings: ApiSettings | None = None
     metadata = _metadata_or_none(config)
     features, problem_type, classes = _request_features(config, metadata)
     schemas = build_schemas(
-        features, problem_type, classes, settings.max_records, training_values=not settings.auth_enabled
+        features,
+        problem_type,
+        classes,
+        settings.max_records,
+        training_values=not settings.auth_enabled,
+        id_columns=config.data.id_columns,
     )
+    labels = Labels.of(metadata, config.problem_type)
+    feedback_request = build_feedback_request(labels, config.data.id_columns, settings.max_records)
     serving = ServingState(config=config, settings=settings, metrics=Metrics(), metadata=metadata)
 
     @asynccontextmanager
@@ -73,6 +83,11 @@ def create_app(config: Config | None = None, settings: ApiSettings | None = None
     )
     app.state.serving = serving
     app.state.schemas = schemas
+    app.state.feedback = FeedbackDesk(
+        OutcomeStore(config.outcomes_dir),
+        index_path(config.prediction_log_dir.parent),
+        config.data.id_columns,
+    )
     protected: dict[str, Any] = {}
     if settings.auth_enabled:
         protected = {
@@ -83,6 +98,7 @@ def create_app(config: Config | None = None, settings: ApiSettings | None = None
     app.include_router(metrics.router)
     app.include_router(model.router, **protected)
     app.include_router(predict.build_router(schemas), **protected)
+    app.include_router(feedback.build_router(feedback_request), **protected)
     _add_error_handlers(app)
     # Added last = outermost: every request gets its id, size limit, log line and metrics first.
     app.add_middleware(FastLane, fastapi_app=app, endpoints=predict.ENDPOINTS)

@@ -1,6 +1,7 @@
 """Dependencies of the routes, as `Annotated` types: the serving state (which holds the settings), the API
-key check and readiness; and `scoring_call`, the same checks plus the validated records for the
-prediction endpoints, as one plain call."""
+key check and readiness; `json_body`, a request body checked by its model straight from the raw bytes; and
+`scoring_call`, the same checks plus the validated records for the prediction endpoints, as one plain
+call."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .settings import API_KEY_HEADER, ApiSettings
 from .state import ServingState
@@ -73,6 +74,7 @@ class ScoringCall:
     state: ServingState
     records: list[dict[str, Any]]
     request_id: str
+    ids: list[dict[str, Any]] | None = None  # per record, the ID columns it carried (when configured)
 
 
 async def scoring_call(request: Request) -> ScoringCall:
@@ -82,18 +84,32 @@ async def scoring_call(request: Request) -> ScoringCall:
     state: ServingState = request.app.state.serving
     check_api_key(state.settings, request.headers.get(API_KEY_HEADER))
     check_ready(state)
+    schemas = request.app.state.schemas
+    request_model = await json_body(request, schemas.predict_request, "the records")
+    try:
+        records = schemas.records(request_model)
+    except ValidationError as error:  # from reading the dates (`Schemas.records`)
+        raise _invalid(error) from None
+    return ScoringCall(state, records, request.state.request_id, schemas.ids(request_model))
+
+
+async def json_body(request: Request, model: type[BaseModel], what: str) -> BaseModel:
+    """The body as `model`: 415 unless it is JSON, 422 naming each field that does not fit. Parsed and
+    validated by pydantic in one pass over the raw bytes."""
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise HTTPException(
-            415, detail=f"send the records as JSON with Content-Type: application/json (got {content_type!r})"
+            415, detail=f"send {what} as JSON with Content-Type: application/json (got {content_type!r})"
         )
     body = await request.body()
-    schemas = request.app.state.schemas
     try:
-        records = schemas.records(schemas.predict_request.model_validate_json(body))
-    except ValidationError as error:  # from the record model, or from reading the dates (`Schemas.records`)
-        raise RequestValidationError(
-            [{**item, "loc": ("body", *item["loc"])} for item in error.errors(include_url=False)]
-        ) from None
-    return ScoringCall(state, records, request.state.request_id)
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        raise _invalid(error) from None
+
+
+def _invalid(error: ValidationError) -> RequestValidationError:
+    return RequestValidationError(
+        [{**item, "loc": ("body", *item["loc"])} for item in error.errors(include_url=False)]
+    )

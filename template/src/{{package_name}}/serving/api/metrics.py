@@ -1,5 +1,5 @@
 """Prometheus metrics: requests and latency per route, predictions, unseen categories, batching, the model,
-the prediction log.
+the prediction log, outcomes sent back (feedback).
 
 With several worker processes (`serve --workers N`) each process writes its values to files in
 $PROMETHEUS_MULTIPROC_DIR (set by `serve`) and /metrics adds them up, so a scrape sees the whole server
@@ -102,6 +102,19 @@ class Metrics:
             multiprocess_mode="min",
         )
         self.prediction_log_writable.set(1)
+        self.feedback_received = Counter(
+            "feedback_outcomes_received", "Outcomes received and stored by /v1/feedback", registry=registry
+        )
+        self.feedback_matched = Counter(
+            "feedback_outcomes_matched",
+            "Outcomes of /v1/feedback that matched a logged prediction",
+            registry=registry,
+        )
+        self.feedback_unknown = Counter(
+            "feedback_outcomes_unknown",
+            "Outcomes of /v1/feedback that named no logged prediction (stored all the same)",
+            registry=registry,
+        )
         self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -143,6 +156,11 @@ class Metrics:
     def count_unseen(self, counts: dict[str, int]) -> None:
         for feature, count in counts.items():
             self.unseen.labels(feature).inc(count)
+
+    def count_feedback(self, received: int, matched: int, unknown: int) -> None:
+        self.feedback_received.inc(received)
+        self.feedback_matched.inc(matched)
+        self.feedback_unknown.inc(unknown)
 
     def observe_batch(self, endpoint: str, requests: int, records: int) -> None:
         self.batch_requests.labels(endpoint).observe(requests)

@@ -1,7 +1,12 @@
 """The prediction log: what the model was asked and what it answered, for drift monitoring and audits.
 
 One JSON object per scored record (`artifacts.log_line.LogLine`: the format is defined there, beside
-the parser the drift monitor uses), one file per server process under logs/predictions/.
+the parser the drift monitor uses), one file per server process under logs/predictions/. In the same batch
+the writer adds each logged prediction's id and ID-column values to the prediction index
+(`artifacts.prediction_index`, which the feedback endpoint reads), and after each new file prunes the
+index of predictions older than the first line of the oldest log file kept. The index helps count the
+outcomes matched: when it cannot be written the log goes on (the failure is logged); the log itself stays
+the record.
 
 Entries are queued by the request and written in batches by a background thread. A file is closed at
 `max_bytes` and a new one begun; beyond `max_files` files the oldest are deleted (but not the file another
@@ -30,8 +35,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ...artifacts.log_line import LogLine, stamp
+from ...artifacts.log_line import LINE_PREFIX, STAMP_LENGTH, LogLine, stamp
 from ...artifacts.paths import PREDICTION_LOG_SUFFIX
+from ...artifacts.prediction_index import PredictionIndex, id_key
 from .writer import BackgroundWriter
 
 logger = logging.getLogger(f"{__package__.split('.')[0]}.api")
@@ -40,6 +46,8 @@ ACTIVE_SECONDS = 600
 # Enough bytes to need a new block of the file system, so that a full disk shows.
 PROBE_SECONDS = 5.0
 PROBE_BYTES = 8192
+# A log file's name begins with the UTC time it was begun: sorted by name is oldest first.
+BEGUN_FORMAT = "%Y-%m-%dT%H%M%S.%fZ"
 
 
 class WriteHealth:
@@ -95,11 +103,21 @@ class PredictionLog:
         capacity: int = 100_000,
         on_drop: Callable[[int], None] | None = None,
         on_writable: Callable[[bool], None] | None = None,
+        index: Path | None = None,
+        id_columns: Sequence[str] = (),
     ) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
         self.max_files = max_files
         self.positive_class = positive_class
+        self.id_columns = tuple(id_columns)
+        self._index = PredictionIndex(index) if index is not None else None
+        self._index_failure: str | None = None
+        self._rotated = False
+        # Requests queued (event loop) and requests written (writer thread), in queue order: a reader of the
+        # index waits until what was queued before it asked is written (`written_up_to`).
+        self._queued = 0
+        self.written = 0
         self._writer = BackgroundWriter(
             self._write,
             name="prediction-log",
@@ -126,9 +144,11 @@ class PredictionLog:
         self._writer.start()
 
     def stop(self) -> None:
-        """Write out everything queued, then close the file."""
+        """Write out everything queued, then close the file (and the index)."""
         self._writer.close()
         self._close()
+        if self._index is not None:
+            self._index.close()
 
     def add(
         self,
@@ -137,10 +157,20 @@ class PredictionLog:
         records: Sequence[dict[str, Any]],
         labels: Sequence[Any],
         probabilities: Sequence[dict[str, float]] | None,
+        prediction_ids: Sequence[str] | None = None,
+        ids: Sequence[dict[str, Any]] | None = None,
     ) -> None:
-        """Queue the entries of one request (cheap: serialising happens on the writer thread)."""
+        """Queue the entries of one request (cheap: serialising happens on the writer thread). Called on
+        the event loop only."""
+        number = self._queued + 1
         item = (datetime.now(UTC), request_id, model_version, records, labels, probabilities)
-        self._writer.put(item, weight=len(records))
+        if self._writer.put((number, item, prediction_ids, ids), weight=len(records)):
+            self._queued = number
+
+    @property
+    def queued(self) -> int:
+        """How many requests were queued so far: `written` reaches it once they are written (or lost)."""
+        return self._queued
 
     # Writer thread ------------------------------------------------------------------------------------------
 
@@ -149,16 +179,61 @@ class PredictionLog:
             if self.health.failure is not None:
                 self._try(b" " * PROBE_BYTES, records=0, keep=False)
             return
-        data = "".join(line for item in items for line in self._lines(*item)).encode("utf-8")
-        self._try(data, records=sum(len(item[3]) for item in items), keep=True)
+        try:
+            lines: list[str] = []
+            entries: list[tuple[str, str | None, str]] = []
+            for _, item, prediction_ids, ids in items:
+                lines += self._lines(*item, prediction_ids, ids, entries)
+            records = sum(len(item[1][3]) for item in items)
+            written = self._try("".join(lines).encode("utf-8"), records=records, keep=True)
+            if written and self._index is not None:
+                self._update_index(entries)
+        finally:  # written, or lost and counted: nobody waits for these any longer
+            self.written = items[-1][0]
 
-    def _try(self, data: bytes, *, records: int, keep: bool) -> None:
+    def _try(self, data: bytes, *, records: int, keep: bool) -> bool:
         try:
             self._append(data, keep=keep)
         except OSError as error:
             self.health.failed(error, records, self._path or self.directory)
+            return False
+        self.health.succeeded()
+        return True
+
+    def _update_index(self, entries: list[tuple[str, str | None, str]]) -> None:
+        """Index what was just logged; after a new log file was begun (and old ones deleted), forget the
+        predictions older than the oldest file kept. A failure is logged once, when it begins."""
+        try:
+            if entries:
+                self._index.add(entries)
+            if self._rotated:
+                self._rotated = False
+                oldest = self._oldest_logged()
+                if oldest is not None:
+                    self._index.prune(oldest)
+        except Exception as error:  # sqlite3.Error or OSError: the log goes on without the index
+            self._index.close()  # opened again on the next batch
+            if self._index_failure is None:
+                logger.error("could not update the prediction index (%s): %s", self._index.path, error)
+            self._index_failure = str(error)
         else:
-            self.health.succeeded()
+            if self._index_failure is not None:
+                logger.info("the prediction index is updated again")
+            self._index_failure = None
+
+    def _oldest_logged(self) -> str | None:
+        """The timestamp of the first line of the oldest log file kept (of any worker process): the oldest
+        prediction still in the log. None when that file holds no whole first line yet."""
+        for path in sorted(self.directory.glob(f"*{PREDICTION_LOG_SUFFIX}")):
+            try:
+                with path.open("rb") as handle:
+                    head = handle.read(len(LINE_PREFIX) + STAMP_LENGTH)
+            except FileNotFoundError:  # deleted meanwhile by another worker
+                continue
+            if head.startswith(LINE_PREFIX) and len(head) == len(LINE_PREFIX) + STAMP_LENGTH:
+                return head[len(LINE_PREFIX) :].decode("ascii", "replace")
+            return None
+        return None
 
     def _append(self, data: bytes, *, keep: bool) -> None:
         """Append whole lines or nothing: a write that fails part way is cut back to where it began.
@@ -186,26 +261,46 @@ class PredictionLog:
         if error_number == errno.EFBIG and size > 0:  # this file may not grow: the next write begins another
             self._close()
 
-    def _lines(self, moment, request_id, model_version, records, labels, probabilities) -> list[str]:
+    def _lines(
+        self,
+        moment,
+        request_id,
+        model_version,
+        records,
+        labels,
+        probabilities,
+        prediction_ids=None,
+        ids=None,
+        entries: list[tuple[str, str | None, str]] | None = None,
+    ) -> list[str]:
+        """The request's log lines; its (prediction_id, ID key, stamp) index entries added to `entries`."""
         timestamp = stamp(moment)
         lines = []
         for index, (record, label) in enumerate(zip(records, labels, strict=True)):
-            line = LogLine(timestamp, request_id, model_version, record, label)
+            chosen = classes = None
             if probabilities is not None:
                 classes = probabilities[index]
                 positive = classes.get(str(self.positive_class)) if len(classes) == 2 else None
                 chosen = positive if positive is not None else max(classes.values())
-                line = LogLine(timestamp, request_id, model_version, record, label, chosen, classes)
+            prediction_id = prediction_ids[index] if prediction_ids is not None else None
+            carried = (ids[index] or None) if ids is not None else None
+            line = LogLine(
+                timestamp, request_id, model_version, record, label, chosen, classes, prediction_id, carried
+            )
             lines.append(line.encode())
+            if prediction_id is not None and entries is not None:
+                key = id_key([carried.get(name) for name in self.id_columns]) if carried else None
+                entries.append((prediction_id, key, timestamp))
         return lines
 
     def _rotate(self) -> None:
         self._close()
         self.directory.mkdir(parents=True, exist_ok=True)  # deleted by hand: made again
-        begun = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%S.%fZ")
+        begun = datetime.now(UTC).strftime(BEGUN_FORMAT)
         path = self.directory / f"{begun}-{os.getpid()}{PREDICTION_LOG_SUFFIX}"
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
         self._path, self._size = path, 0
+        self._rotated = True
         try:
             self._prune()
         except OSError as error:  # old files that cannot be deleted do not stop the new one being written

@@ -8,7 +8,8 @@ format the data contract recorded for the column (ISO 8601, or e.g. %d/%m/%Y), r
 training and batch scoring (`data.to_datetime`), so "1975" or "02/01/2012" means the same date everywhere.
 Null only where the contract says the column had missing values (and then the field may be
 left out). Unknown fields are refused, so a typo in a field name is an error rather than a silently
-missing value.
+missing value. The configured ID columns (`data.id_columns`, never features) may come with a record, each
+text or an integer; they are not given to the model, but answered back and logged with the prediction.
 """
 
 from __future__ import annotations
@@ -53,6 +54,27 @@ Flag = Annotated[
     ),
 ]
 Category = Annotated[str, Field(strict=True, max_length=1000)]
+ID_MAX_LENGTH = 200
+
+
+def _id_value(value: Any) -> Any:
+    """The value of an ID column: text (1 to ID_MAX_LENGTH characters) or an integer, as clients' keys are;
+    not true/false, not a fraction. One error that says so, rather than one per member of a union."""
+    if isinstance(value, str) and 0 < len(value) <= ID_MAX_LENGTH:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    reason = f"expected an ID: text of 1 to {ID_MAX_LENGTH} characters, or an integer"
+    raise PydanticCustomError("id_value", "{reason}", {"reason": reason})
+
+
+IdValue = Annotated[
+    str | int,
+    BeforeValidator(_id_value),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "minLength": 1, "maxLength": ID_MAX_LENGTH}, {"type": "integer"}]}
+    ),
+]
 BOOL_DTYPES = ("bool", "boolean")
 
 
@@ -105,6 +127,17 @@ class Schemas:
     explain_response: type[BaseModel]
     field_names: tuple[tuple[str, str], ...]
     date_formats: tuple[tuple[str, str], ...] = ()  # (feature name, format) of each date feature
+    id_fields: tuple[tuple[str, str], ...] = ()  # (model field, ID column) of each configured ID column
+
+    def ids(self, request: BaseModel) -> list[dict[str, Any]] | None:
+        """Per record, the ID columns it carried ({} for none); None when the project has no ID columns."""
+        pairs = self.id_fields
+        if not pairs:
+            return None
+        return [
+            {name: value for field, name in pairs if (value := getattr(record, field)) is not None}
+            for record in request.records
+        ]
 
     def records(self, request: BaseModel) -> list[dict[str, Any]]:
         """The validated records as plain dicts keyed by feature name, dates read into datetimes (naive,
@@ -148,10 +181,12 @@ def build_schemas(
     classes: list[Any],
     max_records: int,
     training_values: bool = True,
+    id_columns: tuple[str, ...] = (),
 ) -> Schemas:
-    """The models for these features. `training_values`: the documentation may show the categories and
-    ranges seen in training (false when the API needs a key: the OpenAPI document is public, and those
-    values describe the client's data; key holders find them in /v1/model)."""
+    """The models for these features (and the ID columns a record may carry). `training_values`: the
+    documentation may show the categories and ranges seen in training (false when the API needs a key: the
+    OpenAPI document is public, and those values describe the client's data; key holders find them in
+    /v1/model)."""
     # Field names are internal (f0, f1, …) and the feature name is the alias: any column name works, even one
     # that is not a Python identifier or that clashes with a pydantic attribute such as `copy` or `json`.
     fields: dict[str, Any] = {}
@@ -162,6 +197,9 @@ def build_schemas(
             fields[f"f{index}"] = (annotation | None, Field(None, **info))
         else:
             fields[f"f{index}"] = (annotation, Field(..., **info))
+    for index, name in enumerate(id_columns):
+        description = "ID column (not a feature): answered back and logged with the prediction; optional"
+        fields[f"i{index}"] = (IdValue | None, Field(None, alias=name, description=description))
     record = create_model("Record", __config__=STRICT, **fields)
     example = {"records": [example_record(features, training_values)]} if features else None
     predict_request = create_model(
@@ -173,8 +211,18 @@ def build_schemas(
     classification = problem_type != "regression"
     predict_fields: dict[str, Any] = {
         "predictions": (list[label], Field(..., description="one per record, in request order")),
+        "prediction_ids": (
+            list[str],
+            Field(..., description="per record, its unique id: name it when sending the outcome back"),
+        ),
         "model_version": (str, ...),
     }
+    if id_columns:
+        carried = (
+            list[dict[str, str | int]],
+            Field(..., description=f"per record, the ID columns it carried ({', '.join(id_columns)})"),
+        )
+        predict_fields["ids"] = carried
     if classification:
         predict_fields["probabilities"] = (
             list[dict[str, float]],
@@ -191,19 +239,21 @@ def build_schemas(
         scale=(str, Field(..., description="the scale of base_value and contributions")),
         explained_class=(label | None, Field(None, description="the class whose output is explained")),
     )
+    explain_fields: dict[str, Any] = {"explanations": (list[explanation], ...), "model_version": (str, ...)}
+    if id_columns:
+        explain_fields["ids"] = carried
     return Schemas(
         record=record,
         predict_request=predict_request,
         predict_response=create_model("PredictResponse", **predict_fields),
-        explain_response=create_model(
-            "ExplainResponse", explanations=(list[explanation], ...), model_version=(str, ...)
-        ),
+        explain_response=create_model("ExplainResponse", **explain_fields),
         field_names=tuple((f"f{index}", feature["name"]) for index, feature in enumerate(features)),
         date_formats=tuple(
             (feature["name"], date_format_of(feature))
             for feature in features
             if feature["kind"] == "datetime"
         ),
+        id_fields=tuple((f"i{index}", name) for index, name in enumerate(id_columns)),
     )
 
 

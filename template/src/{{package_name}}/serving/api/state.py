@@ -19,11 +19,13 @@ from typing import Any
 import numpy as np
 
 from ...artifacts.metadata import ModelMetadata, ReferenceInfo
+from ...artifacts.prediction_index import index_path
 from ...core.config import Config
 from ..scoring import Predictions, Scorer
 from ..trained_model import TrainedModel, load_trained, read_metadata
 from .batching import MicroBatcher
 from .metrics import Metrics
+from .prediction_ids import PredictionIds
 from .prediction_log import PredictionLog
 from .settings import ApiSettings
 
@@ -57,6 +59,7 @@ class Scored:
 
     labels: list[Any]
     probabilities: list[dict[str, float]] | None
+    prediction_ids: list[str]
 
 
 @dataclass
@@ -72,6 +75,7 @@ class ServingState:
     reason: str | None = "the model is loading"
     explain_reason: str | None = "the model is loading"
     prediction_log: PredictionLog | None = None
+    prediction_ids: PredictionIds = field(default_factory=PredictionIds)
     _batchers: dict[str, MicroBatcher] = field(default_factory=dict)
 
     @property
@@ -112,6 +116,8 @@ class ServingState:
             positive_class=self.trained.metadata.positive_class if self.trained else None,
             on_drop=self.metrics.prediction_log_dropped.inc,
             on_writable=lambda writable: self.metrics.prediction_log_writable.set(1 if writable else 0),
+            index=index_path(self.config.prediction_log_dir.parent),
+            id_columns=self.config.data.id_columns,
         )
         self.prediction_log.start()
         wait, most = self.settings.batch_wait_ms / 1000, self.settings.batch_max_records
@@ -180,7 +186,11 @@ class ServingState:
 
     # Scoring ------------------------------------------------------------------------------------------------
 
-    async def predict(self, records: list[dict[str, Any]], request_id: str) -> Scored:
+    async def predict(
+        self, records: list[dict[str, Any]], request_id: str, ids: list[dict[str, Any]] | None = None
+    ) -> Scored:
+        """The answers for `records`, each with a new prediction_id, queued to the log with the values of
+        the ID columns each record carried (`ids`, parallel to `records`)."""
         try:
             rows = await self._batchers["predict"].submit(records)
         except ValueError as error:  # the model's own input checks (the request alone: see batching)
@@ -188,9 +198,12 @@ class ServingState:
         _check_finite([row is not None for row in rows])
         labels = [label for label, _ in rows]
         probabilities = [classes for _, classes in rows] if self.trained.is_classification else None
+        prediction_ids = self.prediction_ids.take(len(records))
         if self.prediction_log is not None:
-            self.prediction_log.add(request_id, self.version, records, labels, probabilities)
-        return Scored(labels, probabilities)
+            self.prediction_log.add(
+                request_id, self.version, records, labels, probabilities, prediction_ids, ids
+            )
+        return Scored(labels, probabilities, prediction_ids)
 
     async def explain(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         try:

@@ -44,13 +44,15 @@ class BackgroundWriter:
     def start(self) -> None:
         self._thread.start()
 
-    def put(self, item: Any, weight: int = 1) -> None:
-        """Queue an item (cheap, never blocks); `weight` is what a drop counts (e.g. records)."""
+    def put(self, item: Any, weight: int = 1) -> bool:
+        """Queue an item (cheap, never blocks); `weight` is what a drop counts (e.g. records). False when
+        the item was dropped."""
         if self._queue.qsize() >= self.capacity:
             if self.on_drop is not None:
                 self.on_drop(weight)
-            return
+            return False
         self._queue.put(item)
+        return True
 
     def close(self, timeout: float = 30) -> None:
         """Write out what is queued, then stop the thread."""

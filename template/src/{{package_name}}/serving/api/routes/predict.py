@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from ..deps import scoring_call
 from ..schemas import ErrorResponse, Schemas, ValidationErrorResponse
@@ -25,10 +26,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 async def predict_endpoint(request: Request) -> Response:
-    """Predictions for 1 to api.max_records records; classifiers add each class's probability."""
+    """Predictions for 1 to api.max_records records; classifiers add each class's probability. Each
+    record gets a unique `prediction_id` (name it when sending the outcome to /v1/feedback); `ids` gives
+    back the ID columns each record carried."""
     call = await scoring_call(request)
-    scored = await call.state.predict(call.records, call.request_id)
-    answer: dict[str, Any] = {"predictions": scored.labels, "model_version": call.state.version}
+    scored = await call.state.predict(call.records, call.request_id, call.ids)
+    answer: dict[str, Any] = {"predictions": scored.labels, "prediction_ids": scored.prediction_ids}
+    if call.ids is not None:
+        answer["ids"] = call.ids
+    answer["model_version"] = call.state.version
     if scored.probabilities is not None:
         answer["probabilities"] = scored.probabilities
     return json_response(answer)
@@ -41,7 +47,10 @@ async def explain_endpoint(request: Request) -> Response:
     if call.state.explainer is None:
         raise HTTPException(503, detail=call.state.explain_reason or "explanations are unavailable")
     explanations = await call.state.explain(call.records)
-    return json_response({"explanations": explanations, "model_version": call.state.version})
+    answer: dict[str, Any] = {"explanations": explanations, "model_version": call.state.version}
+    if call.ids is not None:
+        answer["ids"] = call.ids
+    return json_response(answer)
 
 
 # The hot routes: the fast lane (`fast_lane.FastLane`) calls these endpoints directly under load; the
@@ -51,7 +60,7 @@ ENDPOINTS = {("POST", "/v1/predict"): predict_endpoint, ("POST", "/v1/explain"):
 
 def build_router(schemas: Schemas) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["predictions"])
-    body = request_body(schemas)
+    body = request_body(schemas.predict_request)
 
     @router.post("/predict", response_model=schemas.predict_response, openapi_extra=body, responses=ERRORS)
     async def predict(request: Request) -> Response:
@@ -65,10 +74,10 @@ def build_router(schemas: Schemas) -> APIRouter:
     return router
 
 
-def request_body(schemas: Schemas) -> dict[str, Any]:
-    """The OpenAPI request body: the body is validated from raw bytes (see deps.scoring_call), so FastAPI
+def request_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body: the body is validated from raw bytes (see deps.json_body), so FastAPI
     does not see a body parameter and the schema is declared here, with references resolved in place."""
-    schema = schemas.predict_request.model_json_schema()
+    schema = model.model_json_schema()
     definitions = schema.pop("$defs", {})
     return {
         "requestBody": {
