@@ -165,7 +165,7 @@ def uv_bin() -> str:
 PROJECT_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "UV": uv_bin()}
 
 
-def run(cmd: list[str | Path], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600):
+def run(cmd: list[str | Path], cwd: Path, env: dict[str, str] | None = None, timeout: int = 1200):
     return subprocess.run(
         [str(part) for part in cmd],
         cwd=cwd,

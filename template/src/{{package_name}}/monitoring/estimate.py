@@ -60,7 +60,7 @@ def binary_estimate(p: np.ndarray) -> dict[str, float]:
 
 
 def expected_roc_auc(p: np.ndarray) -> float:
-    """ROC AUC with every row a case of weight p and a non-case of weight 1 - p, self-pairs left out."""
+    """The ROC AUC with every row a case of weight p and a non-case of weight 1 - p, self-pairs left out."""
     from sklearn.metrics import roc_auc_score
 
     cases, others = p.sum(), (1 - p).sum()
