@@ -13,7 +13,6 @@ decoded; a file last written before the window is not opened) and every outcome 
 from __future__ import annotations
 
 import bisect
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..artifacts import prediction_index
 from ..artifacts.log_line import LINE_PREFIX, STAMP_FORMAT, STAMP_LENGTH, LogLine, stamp
 from ..artifacts.outcome_line import OutcomeLine
 from ..artifacts.paths import OUTCOMES_SUFFIX, PREDICTION_LOG_SUFFIX
@@ -63,15 +63,9 @@ class Joined:
 def id_key(ids: dict[str, Any] | None, columns: tuple[str, ...]) -> str | None:
     """The ID values as one comparable key; None unless every ID column has a value. 123, 123.0 and "123"
     are the same customer whether they came back through JSON, a CSV file or a Parquet file."""
-    if not ids or not columns or any(ids.get(column) is None for column in columns):
+    if not ids or not columns:
         return None
-    values = []
-    for column in columns:
-        value = ids[column]
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        values.append(str(value))
-    return json.dumps(values, ensure_ascii=False)
+    return prediction_index.id_key([ids.get(column) for column in columns])
 
 
 def join(
