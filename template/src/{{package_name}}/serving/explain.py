@@ -23,8 +23,9 @@ records; a multiclass model explains the class it predicts for each record.
 Calibration: the explained output is the model's own, before the calibration map that `/v1/predict`
 applies to its probabilities (`training.calibration`). A map is monotone, so a feature that raises the
 explained score raises the served probability too, but the `probability` scale of a random forest is its
-uncalibrated probability, and `prediction` is the model's own label, which near 50% can differ from the
-calibrated one. The model card's Calibration section says the same.
+uncalibrated probability. `prediction` is the label `/v1/predict` answers, the one the calibrated
+probabilities imply (near 50% the model's own label can differ), and a multiclass model explains that
+class. The model card's Calibration section says the same.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Explainer:
     positive_index: int | None  # binary: the column of classes_ that is explained
     # model matrix → SHAP values (records, columns, outputs) and base values (outputs,)
     attribute: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+    calibration: Any = None  # the map the served probabilities went through (metadata.json), if any
 
     def explain(self, frame: pd.DataFrame) -> list[dict[str, Any]]:
         """Per record: prediction, base value, contributions per original feature, scale (and the class
@@ -68,7 +70,7 @@ class Explainer:
         """`explain` for records already encoded into the model matrix (the API's fast encoder makes it
         without pandas: for a few records, encoding through the Pipeline costs more than SHAP itself)."""
         X = np.ascontiguousarray(X, dtype="float64")
-        predictions = self.estimator.predict(X)
+        predictions = self._labels(X)
         values, base = self.attribute(X)
         output, sign = self._explained_output(predictions, values.shape[2])
         rows = np.arange(len(X))
@@ -91,7 +93,7 @@ class Explainer:
     def model_output(self, frame: pd.DataFrame) -> np.ndarray:
         """The model's own output on the explained scale, computed without SHAP (for checking)."""
         X = self._matrix(frame)
-        predictions = self.estimator.predict(X)
+        predictions = self._labels(X)
         if self.scale == "raw" and self.problem_type == "regression":
             return np.asarray(predictions, dtype="float64")
         if self.scale == "probability":
@@ -115,6 +117,18 @@ class Explainer:
                 f"(largest relative gap {worst:.2e}); the installed shap may not support this model"
             )
         return worst
+
+    def _labels(self, X: np.ndarray) -> np.ndarray:
+        """The labels `/v1/predict` answers for these rows: the model's own, or with a calibration map the
+        ones its calibrated probabilities imply."""
+        calibration = self.calibration
+        if self.problem_type == "regression" or calibration is None or calibration.method == "none":
+            return self.estimator.predict(X)
+        from ..training.calibration import apply_calibration, predicted_columns
+
+        classes = list(self.estimator.classes_)
+        proba = apply_calibration(calibration, self.estimator.predict_proba(X), classes)
+        return self.estimator.classes_[predicted_columns(calibration, proba, classes)]
 
     def _matrix(self, frame: pd.DataFrame) -> np.ndarray:
         return np.ascontiguousarray(self.prepare.transform(frame), dtype="float64")
@@ -165,7 +179,9 @@ def build_explainer(model: Any, metadata: ModelMetadata, background: pd.DataFram
     else:
         attribute = _tree_attribution(model[-1])
         scale = _tree_scale(estimator, problem_type)
-    explainer = Explainer(prepare, estimator, problem_type, scale, names, fold, positive_index, attribute)
+    explainer = Explainer(
+        prepare, estimator, problem_type, scale, names, fold, positive_index, attribute, metadata.calibration
+    )
     if background is not None and len(background):
         explainer.check(background.head(16))
     return explainer

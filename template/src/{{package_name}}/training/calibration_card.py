@@ -92,7 +92,8 @@ def calibration_section(metadata: ModelMetadata) -> list[str]:
         "- The scores under Performance come from the folds' own probabilities; calibration changes how far "
         "a probability can be taken at its word, hardly how well the model ranks cases."
         + (" Predicted classes follow the calibrated probabilities." if applied else ""),
-        "- Explanations (`/v1/explain`) explain the model's output before calibration.",
+        "- Explanations (`/v1/explain`) explain the model's output before calibration; the label they give "
+        "is the one `/v1/predict` answers.",
         "",
         _meaning(metadata),
         "",
