@@ -19,7 +19,18 @@ import pytest
 from conftest import TEMPLATE_ROOT
 
 PACKAGE = TEMPLATE_ROOT / "template" / "src" / "{{package_name}}"
-STAGES = ("core", "data", "audit", "training", "artifacts", "serving", "drift", "monitoring", "reporting")
+STAGES = (
+    "core",
+    "data",
+    "audit",
+    "training",
+    "artifacts",
+    "serving",
+    "drift",
+    "monitoring",
+    "registry",
+    "reporting",
+)
 # What stays at the top: the command line, the engagement's own features module, `python -m` and the map.
 TOP_LEVEL = {"__init__.py", "__main__.py", "cli.py", "features.py"}
 MAX_LINES = 400

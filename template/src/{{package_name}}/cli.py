@@ -1,5 +1,5 @@
-"""Command line: `<project-slug> audit|train|predict|serve|drift|outcomes|performance|monitor|report` (also
-`python -m <package>`).
+"""Command line: `<project-slug> audit|train|models|predict|serve|drift|outcomes|performance|monitor|report`
+(also `python -m <package>`).
 
 Exit codes, the same for every command:
   0    done
@@ -19,6 +19,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .core.errors import GateFailed, UserError, one_line, record_internal_error
 
@@ -36,18 +37,61 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .artifacts.paths import ReportFolder
+    from .artifacts.model_store import ModelStore
+    from .artifacts.paths import MODEL_CARD_FILE, ReportFolder
     from .core.config import load_config
     from .core.wording import number
     from .training.train import run_train
 
-    metadata = run_train(load_config(args.config), data_path=Path(args.data) if args.data else None)
-    gate = metadata.gate
-    print(
-        f"model {metadata.model_version}: {gate.metric} {number(gate.model)} vs baseline "
-        f"{number(gate.baseline)} (lift {number(gate.lift, signed=True)}); "
-        f"model card: {ReportFolder(Path('reports')).model_card.as_posix()}"
+    metadata = run_train(
+        load_config(args.config), data_path=Path(args.data) if args.data else None, as_shadow=args.shadow
     )
+    gate = metadata.gate
+    card = ReportFolder(Path("reports")).model_card
+    if args.shadow:  # the current model's card stays in reports/; the shadow's is in its version folder
+        card = ModelStore(Path("models")).folder(str(metadata.model_version)).root / MODEL_CARD_FILE
+    print(
+        f"model {metadata.model_version}{' (shadow)' if args.shadow else ''}: {gate.metric} "
+        f"{number(gate.model)} vs baseline {number(gate.baseline)} (lift {number(gate.lift, signed=True)}); "
+        f"model card: {Path(card).as_posix()}"
+    )
+    return EXIT_OK
+
+
+def _models(args: argparse.Namespace) -> int:
+    import json
+
+    from .core.config import load_config
+    from .registry import commands
+
+    config = load_config(args.config)
+    if args.action == "list":
+        entries = commands.list_versions(config)
+        print(
+            json.dumps([e.to_json() for e in entries], indent=2)
+            if args.json
+            else commands.version_table(entries)
+        )
+    elif args.action == "promote":
+        pointer = commands.promote(config, args.version)
+        print(f"{pointer.current} is now the current model; running servers switch to it within seconds")
+    elif args.action == "rollback":
+        left, pointer = commands.rollback(config)
+        print(f"rolled back from {left} to {pointer.current}; running servers switch to it within seconds")
+    elif args.action == "shadow":
+        if args.off == (args.version is not None):
+            raise UserError("give a VERSION to shadow the current model with, or --off (not both)")
+        pointer = commands.shadow(config, None if args.off else args.version)
+        print(
+            f"{pointer.shadow} now shadows {pointer.current}: servers score live traffic with both"
+            if pointer.shadow
+            else "shadow scoring is off"
+        )
+    else:
+        from .registry.compare import run_compare
+
+        summary = run_compare(config, since=args.since, last=args.last)
+        print(summary.headline)
     return EXIT_OK
 
 
@@ -162,7 +206,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="new labelled data (CSV or Parquet): train a challenger, promoted only if it beats the current "
         "model on the same validation rows",
     )
+    train.add_argument(
+        "--shadow",
+        action="store_true",
+        help="store the new model as the shadow (scored beside the current model on live traffic, see "
+        "`models compare`) instead of making it current",
+    )
     train.set_defaults(run=_train)
+    _add_models_parser(commands)
     predict = commands.add_parser(
         "predict",
         help="score a CSV or Parquet file in chunks; write the predictions to a CSV or Parquet file",
@@ -244,6 +295,32 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--date", help="last day of the week to summarise, YYYY-MM-DD (default: today, UTC)")
     report.set_defaults(run=_report)
     return parser
+
+
+def _add_models_parser(commands: Any) -> None:
+    models = commands.add_parser(
+        "models", help="the stored model versions: list, promote, roll back, shadow, compare"
+    )
+    actions = models.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="every stored version: trained at, data, gate metric, status")
+    listing.add_argument("--json", action="store_true", help="as JSON")
+    promote = actions.add_parser("promote", help="make VERSION the current model (running servers switch)")
+    promote.add_argument("version", metavar="VERSION")
+    actions.add_parser("rollback", help="back to the model that was current before this one")
+    shadow = actions.add_parser(
+        "shadow", help="also score live traffic with VERSION, off the request path (--off: stop)"
+    )
+    shadow.add_argument("version", nargs="?", metavar="VERSION")
+    shadow.add_argument("--off", action="store_true", help="stop shadow scoring")
+    compare = actions.add_parser(
+        "compare",
+        help="the current model and its shadow on the same live requests: agreement, and realized "
+        "performance where outcomes came back",
+    )
+    window = compare.add_mutually_exclusive_group()
+    window.add_argument("--since", help="only predictions from this UTC date or time on (ISO 8601)")
+    window.add_argument("--last", help="only predictions of this recent period, e.g. 24h, 7d or 2w")
+    models.set_defaults(run=_models)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

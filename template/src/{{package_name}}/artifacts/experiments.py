@@ -18,6 +18,7 @@ from .files import append_jsonl
 from .metadata import GateVerdict
 
 PROMOTED, REJECTED, CHAMPION = "promoted", "rejected", "champion"
+SHADOW = "shadow"  # passed (and beat the current model): stored as the shadow, not promoted
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ EXPERIMENTS_FILE = "experiments.jsonl"
 MODEL_CARD_FILE = "model_card.md"
 IMPORTANCE_FIGURE = "feature_importance.png"
 CALIBRATION_FIGURE = "calibration.png"  # reliability plot of the model card (classification only)
+FIGURES_DIR = "figures"  # beside the model card: in reports/ and in each stored model version
 AUDIT_JSON = "audit.json"
 AUDIT_HTML = "audit.html"
 DATA_DICTIONARY = "data_dictionary.md"
@@ -83,11 +84,11 @@ class ReportFolder:
 
     @property
     def importance_figure(self) -> Path:
-        return self.root / "figures" / IMPORTANCE_FIGURE
+        return self.root / FIGURES_DIR / IMPORTANCE_FIGURE
 
     @property
     def calibration_figure(self) -> Path:
-        return self.root / "figures" / CALIBRATION_FIGURE
+        return self.root / FIGURES_DIR / CALIBRATION_FIGURE
 
     @property
     def audit_dir(self) -> Path:

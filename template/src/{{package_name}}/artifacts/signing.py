@@ -33,11 +33,20 @@ def signing_key() -> bytes | None:
     return value.encode("utf-8")
 
 
-def _digest(key: bytes, files: list[Path]) -> str:
+def _digest(key: bytes, files: list[tuple[str, bytes]]) -> str:
     mac = hmac.new(key, digestmod=hashlib.sha256)
-    for path in files:
-        mac.update(path.name.encode("utf-8") + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    for name, content in files:
+        mac.update(name.encode("utf-8") + b"\0" + hashlib.sha256(content).digest())
     return mac.hexdigest()
+
+
+def signature_for(files: list[tuple[str, bytes]]) -> bytes | None:
+    """The content of signature.json for these (file name, content) pairs when a key is set, else None."""
+    key = signing_key()
+    if key is None:
+        return None
+    payload = {"algorithm": ALGORITHM, "files": [name for name, _ in files], "hmac": _digest(key, files)}
+    return (json.dumps(payload, indent=2) + "\n").encode("utf-8")
 
 
 def sign(models_dir: Path, files: list[Path]) -> Path | None:
@@ -49,8 +58,8 @@ def sign(models_dir: Path, files: list[Path]) -> Path | None:
     if key is None:
         target.unlink(missing_ok=True)  # a signature of older files would only mislead
         return None
-    names = [path.name for path in files]
-    write_json(target, {"algorithm": ALGORITHM, "files": names, "hmac": _digest(key, files)})
+    named = [(path.name, path.read_bytes()) for path in files]
+    write_json(target, {"algorithm": ALGORITHM, "files": [n for n, _ in named], "hmac": _digest(key, named)})
     return target
 
 
@@ -72,7 +81,9 @@ def verify(models_dir: Path, files: list[Path]) -> None:
         raise UserError(
             f"models/{SIGNATURE_FILE} is not a readable signature; retrain with {KEY_ENV} set"
         ) from None
-    if names != [path.name for path in files] or not hmac.compare_digest(expected, _digest(key, files)):
+    if names != [path.name for path in files] or not hmac.compare_digest(
+        expected, _digest(key, [(path.name, path.read_bytes()) for path in files])
+    ):
         raise UserError(
             f"the model's signature does not match {KEY_ENV}: the model or its metadata changed after "
             "signing, or it was signed with another key; retrain, or restore the signed files"

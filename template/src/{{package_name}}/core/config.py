@@ -115,6 +115,7 @@ class ModelConfig:
     min_lift: float = setting(0.02, Number(low=-1.0, high=1.0), key="gate.min_lift")
     reference_rows: int = setting(5000, Number(low=100, integer=True))
     calibration: str = setting("auto", Choice(CALIBRATION_MODES))
+    keep_versions: int = setting(10, Number(low=2, high=1000, integer=True))
 
 
 @dataclass(frozen=True)

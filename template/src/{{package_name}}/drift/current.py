@@ -26,6 +26,7 @@ import pandas as pd
 from ..artifacts.files import require_regular_file
 from ..artifacts.log_line import LINE_PREFIX, STAMP_LENGTH, LogLine, stamp
 from ..artifacts.metadata import ModelMetadata
+from ..artifacts.model_store import model_folder
 from ..artifacts.paths import PREDICTION_LOG_SUFFIX
 from ..artifacts.training_outputs import TrainingOutputs
 from ..core.config import Config
@@ -61,7 +62,7 @@ class Current:
 
 
 def read_reference(config: Config, metadata: ModelMetadata, columns: list[Column]) -> pd.DataFrame:
-    path = config.models_dir / metadata.reference.file
+    path = model_folder(config.models_dir, metadata.model_version).root / metadata.reference.file
     require_regular_file(path, "training reference")
     unreadable = "{path} is not a readable Parquet file ({reason}); run `train` again"
     [reference] = read_table(path, unreadable=unreadable)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..artifacts.metadata import ModelMetadata
-from ..artifacts.paths import ModelFolder
+from ..artifacts.model_store import model_folder
 from ..artifacts.training_outputs import TrainingOutputs
 from ..core.config import Config
 from ..core.progress import say
@@ -26,7 +26,7 @@ from .columns import Column, features, kinds
 def read_training_outputs(config: Config, metadata: ModelMetadata) -> TrainingOutputs | None:
     """The current model's training outputs, or None (no file, or the file of another model: a training
     run cut short between that file and metadata.json)."""
-    path = ModelFolder(config.models_dir).training_outputs
+    path = model_folder(config.models_dir, metadata.model_version).training_outputs
     outputs = TrainingOutputs.read(path)
     if outputs is not None and outputs.model_version != str(metadata.model_version):
         say(f"  {path.name} belongs to model {outputs.model_version or '?'}, not the current one: not used")

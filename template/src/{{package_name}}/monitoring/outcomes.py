@@ -28,8 +28,9 @@ from typing import Any
 from ..artifacts.files import write_atomic
 from ..artifacts.log_line import stamp
 from ..artifacts.metadata import ModelMetadata
+from ..artifacts.model_store import model_folder
 from ..artifacts.outcome_line import OutcomeLine, file_source
-from ..artifacts.paths import OUTCOMES_SUFFIX, ModelFolder
+from ..artifacts.paths import OUTCOMES_SUFFIX
 from ..artifacts.prediction_index import PredictionIndex, id_key, index_path
 from ..core.config import Config
 from ..core.errors import UserError
@@ -226,7 +227,7 @@ def load_outcomes_file(config: Config, path: Path) -> Stored:
     table_kind(path)
     if not path.is_file():
         raise UserError(f"input file {path} does not exist" if not path.exists() else f"{path} is not a file")
-    labels = Labels.of(ModelMetadata.read(ModelFolder(config.models_dir).metadata), config.problem_type)
+    labels = Labels.of(ModelMetadata.read(model_folder(config.models_dir).metadata), config.problem_type)
     with step(f"checking the outcomes in {path.name}"):
         frame = load_table(path, config.data.missing_values)
         outcomes = _outcomes_of(frame, config, labels, path.name)

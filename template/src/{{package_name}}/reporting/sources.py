@@ -12,6 +12,7 @@ from typing import Any
 from ..artifacts.audit_summary import AuditSummary
 from ..artifacts.experiments import CHAMPION, ExperimentEntry, read_experiments
 from ..artifacts.metadata import ModelMetadata
+from ..artifacts.model_store import model_folder
 from ..artifacts.paths import ModelFolder, ReportFolder
 from ..core.config import Config
 from ..core.errors import UserError
@@ -33,7 +34,7 @@ def read_sources(config: Config) -> Sources:
     # a comparison, not a training run, so it is not counted or plotted as an experiment.
     reports = ReportFolder(config.reports_dir)
     experiments = read_experiments(reports.experiments)
-    metadata = _read_json(ModelFolder(config.models_dir).metadata)
+    metadata = _read_json(model_folder(config.models_dir).metadata)
     return Sources(
         experiments=[e for e in experiments if e.status != CHAMPION],
         audit=AuditSummary.read(reports.audit_json) if reports.audit_json.is_file() else None,

@@ -14,6 +14,7 @@ from typing import Any
 from ..artifacts import files as artifacts
 from ..artifacts import signing
 from ..artifacts.metadata import ModelMetadata
+from ..artifacts.model_store import model_folder
 from ..artifacts.paths import ModelFolder
 from ..core.config import Config
 from ..core.errors import UserError
@@ -25,6 +26,7 @@ class TrainedModel:
 
     pipeline: Any
     metadata: ModelMetadata
+    folder: ModelFolder | None = None  # where its files are: a version folder in models/versions/
 
     @property
     def version(self) -> str:
@@ -51,24 +53,30 @@ class TrainedModel:
 
 
 def read_metadata(config: Config) -> ModelMetadata:
-    return ModelMetadata.read(ModelFolder(config.models_dir).metadata)
+    """The current model's metadata (the version models/current.json names)."""
+    return ModelMetadata.read(model_folder(config.models_dir).metadata)
 
 
-def load_trained(config: Config, metadata: ModelMetadata | None = None) -> TrainedModel:
-    """Load the model after checking its sha256 and the types it holds (`artifacts.load_model`)."""
-    metadata = metadata or read_metadata(config)
+def load_trained(
+    config: Config, metadata: ModelMetadata | None = None, folder: ModelFolder | None = None
+) -> TrainedModel:
+    """Load the model after checking its sha256 and the types it holds (`artifacts.load_model`): the
+    current one, the one `metadata` describes, or the one in `folder` (a stored version)."""
+    if folder is None:
+        folder = model_folder(config.models_dir, metadata.model_version if metadata else None)
+    metadata = metadata or ModelMetadata.read(folder.metadata)
     name = metadata.model_file
     if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
         raise UserError(
             f"models/metadata.json names the model file {name!r}; expected a file name inside models/"
         )
-    path = config.models_dir / name
+    path = folder.root / name
     artifacts.require_regular_file(path, "model file")
-    signing.verify(config.models_dir, [path, ModelFolder(config.models_dir).metadata])
+    signing.verify(folder.root, [path, folder.metadata])
     pipeline = artifacts.load_model(path, metadata.model_sha256)
     estimator = pipeline.steps[-1][1]
     if getattr(estimator, "n_jobs", None) not in (None, 1):
         # Forests fan out over all cores per call, which costs more than it gains on small batches; a
         # server already runs requests in parallel. Predictions do not change.
         estimator.n_jobs = 1
-    return TrainedModel(pipeline, metadata)
+    return TrainedModel(pipeline, metadata, folder)

@@ -1,8 +1,9 @@
 """`train`: baseline and model cross-validated on the same folds, the quality gate, the final fit, the
 artifacts (model, metadata, reference sample, model card) and a line in the experiment log.
 
-Nothing under models/ or reports/model_card.md changes unless the gate passes; everything that is
-written is replaced atomically, so a failed run leaves the previous good model in place.
+Nothing under models/ or reports/model_card.md changes unless the gate passes; then the model is stored as
+a new version (models/versions/<model_version>/) and made current in one atomic switch, so a failed or
+killed run leaves the previous good model in place (`artifacts.model_store`).
 
 Retraining (`train --data NEW`): the model trained on new labelled data is a challenger. The current model
 (the champion) is scored on the same validation rows of the same folds; the challenger replaces it only
@@ -23,6 +24,7 @@ import pandas as pd
 from ..artifacts import files as artifacts
 from ..artifacts.experiments import CHAMPION, REJECTED, Challenge, ExperimentEntry, append_experiment
 from ..artifacts.metadata import GateVerdict, ModelMetadata
+from ..artifacts.model_store import ModelStore
 from ..artifacts.paths import ReportFolder
 from ..core.config import Config
 from ..core.errors import GateFailed, UserError
@@ -58,11 +60,18 @@ class _Clock:
         }
 
 
-def run_train(config: Config, data_path: Path | None = None) -> ModelMetadata:
-    """Train, gate and (when the gate passes) write the artifacts. Returns the metadata.
+def run_train(config: Config, data_path: Path | None = None, as_shadow: bool = False) -> ModelMetadata:
+    """Train, gate and (when the gate passes) store the new version and make it current (`as_shadow`: the
+    shadow, scored beside the current model on live traffic). Returns the metadata.
 
-    With `data_path` (new labelled data), the result is a challenger of the current model: promoted only
-    when it is better on the same validation rows (see the module docstring)."""
+    With `data_path` (new labelled data), the result is a challenger of the current model: kept only
+    when it is better on the same validation rows (see the module docstring). One run at a time per
+    project: a second one stops at once with the reason."""
+    with ModelStore(config.models_dir).training_lock():
+        return _run_train(config, data_path, as_shadow)
+
+
+def _run_train(config: Config, data_path: Path | None, as_shadow: bool) -> ModelMetadata:
     clock = _Clock()
     source = data_path or config.data_path
     champion = _load_champion(config) if data_path is not None else None
@@ -129,8 +138,15 @@ def run_train(config: Config, data_path: Path | None = None) -> ModelMetadata:
         say(f"  warning: {warning['message']}")
     run = TrainingRun(model, contract, training, cv, verdict, importance, warnings, entry, source)
     with step("writing artifacts"):
-        metadata = write_artifacts(config, run, clock.elapsed)
-    say(f"model {metadata.model_version} written to {config.models_dir}")
+        metadata = write_artifacts(config, run, clock.elapsed, as_shadow=as_shadow)
+    where = ModelStore(config.models_dir).folder(str(metadata.model_version)).root
+    if as_shadow:
+        say(
+            f"model {metadata.model_version} stored in {where} as the shadow: running servers score live "
+            "traffic with it too; `models compare` shows how it does, `models promote` makes it current"
+        )
+    else:
+        say(f"model {metadata.model_version} stored in {where} and made the current model")
     return metadata
 
 

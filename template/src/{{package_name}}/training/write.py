@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -23,13 +24,27 @@ import pandas as pd
 from .. import __version__
 from ..artifacts import files as artifacts
 from ..artifacts import signing
-from ..artifacts.experiments import PROMOTED, ExperimentEntry, append_experiment
+from ..artifacts.experiments import PROMOTED, SHADOW, ExperimentEntry, append_experiment
 from ..artifacts.log_line import PREDICTION, PREDICTION_PROBABILITY
 from ..artifacts.metadata import CvInfo, DataInfo, GateVerdict, ModelMetadata, ReferenceInfo
 from ..artifacts.model_file import check_model_types
-from ..artifacts.paths import ModelFolder, ReportFolder
+from ..artifacts.model_store import ModelStore
+from ..artifacts.paths import (
+    CALIBRATION_FIGURE,
+    FIGURES_DIR,
+    IMPORTANCE_FIGURE,
+    METADATA_FILE,
+    MODEL_CARD_FILE,
+    MODEL_FILE,
+    REFERENCE_FILE,
+    SIGNATURE_FILE,
+    TRAINING_OUTPUTS_FILE,
+    ModelFolder,
+    ReportFolder,
+)
 from ..artifacts.training_outputs import TrainingOutputs, monitored_features
 from ..core.config import Config
+from ..core.progress import say
 from ..core.wording import plain
 from ..data import contract as contract_mod
 from .evaluate import CVResult
@@ -104,9 +119,10 @@ def _free_name(name: str, taken: list[str]) -> str:
 
 
 def write_artifacts(
-    config: Config, run: TrainingRun, elapsed: Callable[[], dict[str, float]]
+    config: Config, run: TrainingRun, elapsed: Callable[[], dict[str, float]], as_shadow: bool = False
 ) -> ModelMetadata:
-    """Serialise everything first, then replace the files: a failure leaves the previous set intact."""
+    """Serialise everything first, then store it as a new version in one step (`ModelStore.add_version`) and
+    make it the current model, or with `as_shadow` the shadow: a failure leaves the store as it was."""
     import skops.io as sio
 
     from .calibration_card import reliability_figure
@@ -127,18 +143,54 @@ def write_artifacts(
     card = render_model_card(metadata, run.contract)
     figure = importance_figure(run.importance)
     reliability = reliability_figure(metadata)
-    models, reports = ModelFolder(config.models_dir), ReportFolder(config.reports_dir)
-    artifacts.write_atomic(models.model, model_bytes)
-    artifacts.write_atomic(models.reference, buffer.getvalue())
-    artifacts.write_atomic(models.training_outputs, training_outputs)
-    artifacts.write_atomic(reports.importance_figure, figure)
+    files = {
+        MODEL_FILE: model_bytes,
+        METADATA_FILE: _json_bytes(metadata.to_json()),
+        REFERENCE_FILE: buffer.getvalue(),
+        TRAINING_OUTPUTS_FILE: training_outputs,
+        MODEL_CARD_FILE: card.encode("utf-8"),
+        f"{FIGURES_DIR}/{IMPORTANCE_FIGURE}": figure,
+    }
     if reliability is not None:
-        artifacts.write_atomic(reports.calibration_figure, reliability)
-    artifacts.write_atomic(reports.model_card, card)
-    metadata.write(models.metadata)
-    signing.sign(models.root, [models.model, models.metadata])
-    append_experiment(reports.experiments, run.entry.finished(PROMOTED, version, metadata.training))
+        files[f"{FIGURES_DIR}/{CALIBRATION_FIGURE}"] = reliability
+    signature = signing.signature_for([(MODEL_FILE, model_bytes), (METADATA_FILE, files[METADATA_FILE])])
+    if signature is not None:
+        files[SIGNATURE_FILE] = signature
+    store = ModelStore(config.models_dir)
+    with store.lock():
+        store.add_version(version, files)
+        if as_shadow:
+            store.set_shadow(version)
+        else:
+            store.promote(version, action="train")
+            publish_model_card(store.folder(version), ReportFolder(config.reports_dir))
+        removed = store.prune(config.model.keep_versions)
+    if removed:
+        say(f"  removed {len(removed)} old version(s) beyond model.keep_versions: {', '.join(removed)}")
+    status = SHADOW if as_shadow else PROMOTED
+    append_experiment(
+        ReportFolder(config.reports_dir).experiments, run.entry.finished(status, version, metadata.training)
+    )
     return metadata
+
+
+def publish_model_card(folder: ModelFolder, reports: ReportFolder) -> None:
+    """reports/model_card.md and its figures: those of the current model (copied from its version)."""
+    for name, target in (
+        (MODEL_CARD_FILE, reports.model_card),
+        (f"{FIGURES_DIR}/{IMPORTANCE_FIGURE}", reports.importance_figure),
+        (f"{FIGURES_DIR}/{CALIBRATION_FIGURE}", reports.calibration_figure),
+    ):
+        source = folder.root / name
+        if source.is_file():
+            artifacts.write_atomic(target, source.read_bytes())
+        elif name != MODEL_CARD_FILE:
+            target.unlink(missing_ok=True)  # a figure of another model would mislead
+
+
+def _json_bytes(payload: dict[str, Any]) -> bytes:
+    text = json.dumps(payload, indent=2, ensure_ascii=False, default=artifacts.json_default) + "\n"
+    return text.encode("utf-8")
 
 
 def _metadata(

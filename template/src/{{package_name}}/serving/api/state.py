@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ...artifacts.metadata import ModelMetadata, ReferenceInfo
+from ...artifacts.paths import ModelFolder
 from ...artifacts.prediction_index import index_path
 from ...core.config import Config
 from ..scoring import Predictions, Scorer
@@ -150,7 +151,7 @@ class ServingState:
             return
         metadata = self.trained.metadata
         if not self.trained.is_classification:
-            self.metrics.use_value_buckets(_reference_predictions(self.config, metadata.reference))
+            self.metrics.use_value_buckets(_reference_predictions(self.trained.folder, metadata.reference))
         self.status, self.reason = "ready", None
         self.metrics.set_model(self.version, self.trained.problem_type, str(metadata.model_family), True)
         logger.info(
@@ -164,7 +165,9 @@ class ServingState:
             from ..explain import build_explainer
 
             background = _reference_rows(
-                self.config, self.trained.metadata.reference, [f["name"] for f in self.trained.input_features]
+                self.trained.folder,
+                self.trained.metadata.reference,
+                [f["name"] for f in self.trained.input_features],
             )
             self.explainer = build_explainer(self.trained.pipeline, self.trained.metadata, background)
             self.explain_reason = None
@@ -267,9 +270,9 @@ def _one_thread_per_call() -> None:
     threadpool_limits(limits=1)
 
 
-def _reference_rows(config: Config, reference: ReferenceInfo, columns: list[str]) -> Any:
+def _reference_rows(folder: ModelFolder, reference: ReferenceInfo, columns: list[str]) -> Any:
     """Training rows kept by `train` (models/reference.parquet): the linear explainer's baseline."""
-    path = config.models_dir / reference.file
+    path = folder.root / reference.file
     if not path.is_file():  # missing, or not a regular file (a FIFO would block the start for ever)
         return None
     import pandas as pd
@@ -278,10 +281,10 @@ def _reference_rows(config: Config, reference: ReferenceInfo, columns: list[str]
     return frame[[name for name in columns if name in frame.columns]]
 
 
-def _reference_predictions(config: Config, reference: ReferenceInfo) -> list[float] | None:
+def _reference_predictions(folder: ModelFolder, reference: ReferenceInfo) -> list[float] | None:
     """The out-of-fold predictions kept in the reference, under the name `train` gave them (not always
     `prediction`: a data column may have that name)."""
-    path = config.models_dir / reference.file
+    path = folder.root / reference.file
     if not path.is_file():
         return None
     try:
