@@ -168,6 +168,11 @@ class ApiSettings:
     # A log file is closed and a new one started past this size; older files than the last N are deleted.
     prediction_log_max_bytes: int = setting(50 * 1024 * 1024, Number(low=1024, integer=True))
     prediction_log_max_files: int = setting(20, Number(low=1, integer=True))
+    # How often a running server looks at models/current.json for a promotion, rollback or shadow change.
+    model_poll_seconds: float = setting(1.0, Number(low=0.1, high=3600))
+    # Shadow scoring: records waiting for the shadow model beyond this many are not shadow-scored (counted
+    # in /metrics), so that a slow shadow can never hold up answers or memory.
+    shadow_queue_records: int = setting(10000, Number(low=1, integer=True))
     api_key: str | None = setting(None, env=API_KEY_ENV)
 
     @property
@@ -219,6 +224,12 @@ class Config:
     @property
     def prediction_log_dir(self) -> Path:
         return self.root / "logs" / "predictions"
+
+    @property
+    def shadow_log_dir(self) -> Path:
+        """logs/shadow/: the shadow model's predictions of live requests, lines like the prediction log's
+        (the same prediction_id as the current model's answer, the shadow's model_version)."""
+        return self.root / "logs" / "shadow"
 
     @property
     def outcomes_dir(self) -> Path:
