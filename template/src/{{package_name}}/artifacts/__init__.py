@@ -5,6 +5,7 @@ flows:
 - `files`: atomic writes, JSON and JSON-lines helpers, reading a model file safely;
 - `model_file`, `signing`: the types a model file may hold, and its optional signature;
 - `metadata`: models/metadata.json as the typed `ModelMetadata`;
+- `model_store`: models/versions/<model_version>/ and the models/current.json pointer (`ModelStore`);
 - `experiments`: reports/experiments.jsonl, one `ExperimentEntry` per training run;
 - `training_outputs`: models/training_outputs.parquet, the training rows' out-of-fold outputs by fingerprint;
 - `log_line`: one line of the prediction log (`LogLine`), written by the API and read by `drift`;
