@@ -8,7 +8,10 @@ The record carries the configured ID columns, as a client's would (`--no-ids`: f
 prediction log and the prediction index do their full work; `--endpoints` measures fewer endpoints.
 
 The server runs from a temporary copy of configs/ and models/, so the load does not end up in this
-project's prediction log. wrk is the load generator: `sudo apt-get install wrk` (Debian, Ubuntu),
+project's prediction log. `--shadow` measures /v1/predict at 64 connections twice on the same server
+settings, without and with a shadow model (the newest stored version that is not current, or the one
+models/current.json names), and prints both p99s and their ratio: what shadow scoring costs the answers.
+wrk is the load generator: `sudo apt-get install wrk` (Debian, Ubuntu),
 `brew install wrk` (macOS), or build it from https://github.com/wg/wrk.
 """
 
@@ -57,6 +60,9 @@ def main() -> int:
         help="the endpoints to measure (default all; /health is always measured: the others' yardstick)",
     )
     parser.add_argument("--no-ids", action="store_true", help="send the features only, no ID columns")
+    parser.add_argument(
+        "--shadow", action="store_true", help="only /v1/predict p99 without and with a shadow model"
+    )
     args = parser.parse_args()
     endpoints = ["/health", *(endpoint for endpoint in ENDPOINTS[1:] if endpoint in args.endpoints)]
     if shutil.which("wrk") is None:
@@ -69,6 +75,8 @@ def main() -> int:
     if not (ROOT / "models" / "metadata.json").exists():
         print("no trained model: run `make train` first", file=sys.stderr)
         return 2
+    if args.shadow:
+        return shadow_comparison(args)
     with tempfile.TemporaryDirectory(prefix="bench-") as temp:
         workdir = Path(temp)
         record = example_record()
@@ -88,12 +96,69 @@ def main() -> int:
             }
             results["server_log_tail"] = server.log_tail()
     report(results, args)
+    results.pop("server_log_tail")
+    write_results(results)
+    return 0
+
+
+def write_results(results: dict[str, Any]) -> None:
+    """Into reports/benchmark_api.json, keeping what an earlier run of the other kind wrote there."""
     out = ROOT / "reports" / "benchmark_api.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    results.pop("server_log_tail")
-    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    earlier = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
+    out.write_text(json.dumps({**earlier, **results}, indent=2) + "\n", encoding="utf-8")
     print(f"\nwritten to {out.relative_to(ROOT)}")
+
+
+def shadow_comparison(args: argparse.Namespace) -> int:
+    """/v1/predict at 64 connections, shadow off then on, same server settings, same record."""
+    pointer = json.loads((ROOT / "models" / "current.json").read_text(encoding="utf-8"))
+    versions = sorted(path.name for path in (ROOT / "models" / "versions").iterdir() if path.is_dir())
+    others = [version for version in versions if version != pointer["current"]]
+    shadow = pointer.get("shadow") or (others[-1] if others else None)
+    if shadow is None:
+        print("only one stored version: run `train --shadow` first to get a challenger", file=sys.stderr)
+        return 2
+    record = {**example_record(), **({} if args.no_ids else example_ids())}
+    runs: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-") as temp:
+        project = Path(temp) / "project"
+        shutil.copytree(ROOT / "configs", project / "configs")
+        shutil.copytree(ROOT / "models", project / "models")
+        for label, version in (("off", None), ("on", shadow)):
+            cli(project, "models", "shadow", *([version] if version else ["--off"]), check=False)
+            with Server(project, args.workers, Path(temp) / f"server-{label}.log") as server:
+                script = write_wrk_scripts(Path(temp), record, server.api_key)["/v1/predict"]
+                runs[label] = wrk(server.url + "/v1/predict", 64, args.duration, script)
+                runs[label]["shadow_records"] = scraped(server.url, "shadow_records_scored_total")
+                runs[label]["shadow_dropped"] = scraped(server.url, "shadow_records_dropped_total")
+    ratio = runs["on"]["p99_ms"] / runs["off"]["p99_ms"] if runs["off"]["p99_ms"] else float("nan")
+    print(f"\n/v1/predict, 64 connections, {args.duration} s, {args.workers} worker(s); shadow {shadow}")
+    for label in ("off", "on"):
+        line = runs[label]
+        print(
+            f"  shadow {label:<3}  {line['requests_per_second']:>9,.0f} requests/s"
+            f"  p50 {line['p50_ms']:.1f} ms"
+            f"  p99 {line['p99_ms']:.1f} ms  shadow-scored {line['shadow_records']:,.0f}"
+            f"  dropped {line['shadow_dropped']:,.0f}  non-2xx {line['non_2xx']}"
+        )
+    print(f"  p99 with / without the shadow: {ratio:.2f}")
+    write_results({"shadow": {"version": shadow, "duration": args.duration, **runs, "p99_ratio": ratio}})
     return 0
+
+
+def cli(project: Path, *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
+    """The project's command line on `project` (a copy), as an operator runs it."""
+    env = {**os.environ, "PROJECT_CONFIG": str(project / "configs" / "project.yaml")}
+    command = [sys.executable, "-m", PACKAGE, *arguments]
+    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=check)
+
+
+def scraped(url: str, name: str) -> float:
+    """One metric's value from /metrics (summed over its series), or 0 when it is not there."""
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name))
 
 
 def example_record() -> dict[str, Any]:

@@ -6,8 +6,11 @@
 - `schemas`: request and response models built from the data contract (and the outcome model);
 - `routes`: one module per resource (health, model, predict, feedback, metrics);
 - `fast_lane`: the scoring routes served without FastAPI's routing;
-- `state`: what a process holds while it runs (model, scorer, batchers, logs) and scoring;
-- `batching`: micro-batching of concurrent requests into one model call;
+- `deployment`: one model version ready to answer (model, scorer, explainer, request models), immutable;
+- `state`: what a process holds while it runs (the deployment, batchers, logs) and scoring;
+- `model_watch`: models/current.json polled, so that a running server switches versions without downtime;
+- `batching`: micro-batching of concurrent requests into one model call (one model per call);
+- `shadow`: the shadow version scoring every predicted record off the request path, into logs/shadow/;
 - `prediction_ids`: the unique `prediction_id` of each scored record;
 - `prediction_log`, `writer`: the prediction log (and the prediction index), written by a background thread;
 - `feedback`: outcomes sent back, matched against the prediction index and stored;

@@ -1,5 +1,6 @@
 """The application factory. `uvicorn --factory <package>.api.app:create_app` (what `serve` runs) calls it in
-every worker process; the model is loaded in the lifespan, once per process.
+every worker process; the model is loaded in the lifespan, and again in each process whenever
+models/current.json names another version (then the documentation of the prediction routes follows).
 
 Everything a request can get wrong is answered 4xx with a reason; an unexpected failure is a JSON 500 with
 the request id (and a log line with the traceback), never an HTML page or a dropped connection.
@@ -12,9 +13,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from starlette.requests import ClientDisconnect
 
@@ -27,6 +29,7 @@ from ...data.contract import load_contract
 from ...monitoring.outcomes import Labels, OutcomeStore
 from ..trained_model import read_metadata
 from .access_log import SERVER_LOGGER, configure_logging, stop_logging
+from .deployment import Deployment
 from .deps import require_api_key
 from .fast_lane import FastLane
 from .feedback import FeedbackDesk, build_feedback_request
@@ -98,12 +101,31 @@ def create_app(config: Config | None = None, settings: ApiSettings | None = None
     app.include_router(metrics.router)
     app.include_router(model.router, **protected)
     app.include_router(predict.build_router(schemas), **protected)
+    serving.on_switch = lambda deployment: _document(app, deployment, protected)
     app.include_router(feedback.build_router(feedback_request), **protected)
     _add_error_handlers(app)
     # Added last = outermost: every request gets its id, size limit, log line and metrics first.
     app.add_middleware(FastLane, fastapi_app=app, endpoints=predict.ENDPOINTS)
     app.add_middleware(RequestMiddleware, metrics=serving.metrics, max_body_bytes=settings.max_body_bytes)
     return app
+
+
+def _document(app: FastAPI, deployment: Deployment, protected: dict[str, Any]) -> None:
+    """After a switch to a model with other features or classes: the prediction routes' documentation
+    describes its request models, and /openapi.json is built again. (Requests are checked against the
+    deployment's own models whatever the documentation says.)"""
+    schemas = deployment.schemas
+    if schemas is app.state.schemas:
+        return
+    app.state.schemas = schemas
+    documented = {path for _, path in predict.ENDPOINTS}
+    app.router.routes[:] = [
+        route for route in app.router.routes if not (isinstance(route, APIRoute) and route.path in documented)
+    ]
+    router = APIRouter()
+    router.include_router(predict.build_router(schemas), **protected)
+    app.include_router(router)
+    app.openapi_schema = None
 
 
 def _metadata_or_none(config: Config) -> ModelMetadata | None:

@@ -10,6 +10,10 @@ requests pile up while a call runs, and the next batch is as large as the load: 
 itself. When the worker is idle and traffic is concurrent, the first request waits at most `max_wait`
 seconds for others to join it; a lone client (recent batches of one request) never waits.
 
+Jobs may carry a key (`keyed=True`; the server keys them by the deployment that answers them): a batch
+holds jobs of one key only, cut where the key changes, and `process(items, key)` receives it, so that one
+model call never mixes two models.
+
 Each caller gets the answers for its own records; when a batch fails, its requests are retried one by
 one, so one bad request cannot fail the others. A request of more than `max_records` records is scored
 in several calls, so that it cannot hold the model thread for long.
@@ -33,12 +37,14 @@ Result = TypeVar("Result")
 class _Job(Generic[Item]):
     items: Sequence[Item]
     future: asyncio.Future = field(repr=False)
+    key: Any = None
 
 
 class MicroBatcher(Generic[Item, Result]):
     """`await batcher.submit(items)` returns `process(items)`, computed together with concurrent submits.
 
-    `process` receives the items of several requests in one list and must return one result per item.
+    `process` receives the items of several requests in one list (and, `keyed`, their common key) and must
+    return one result per item.
     """
 
     def __init__(
@@ -49,8 +55,10 @@ class MicroBatcher(Generic[Item, Result]):
         max_wait: float = 0.002,
         name: str = "batch",
         thread_initializer: Callable[[], Any] | None = None,
+        keyed: bool = False,
     ) -> None:
         self.process = process
+        self.keyed = keyed
         self.max_records = max_records
         self.max_wait = max_wait
         self.name = name
@@ -77,7 +85,7 @@ class MicroBatcher(Generic[Item, Result]):
         self._jobs.clear()
         self._executor.shutdown(wait=True, cancel_futures=True)
 
-    async def submit(self, items: Sequence[Item]) -> list[Result]:
+    async def submit(self, items: Sequence[Item], key: Any = None) -> list[Result]:
         """The results for `items`, in order. More than max_records items are scored in several calls, so
         that one large request cannot hold the model thread (and, for C code that keeps the interpreter
         lock, the whole server) for long while other requests wait."""
@@ -85,15 +93,15 @@ class MicroBatcher(Generic[Item, Result]):
             raise RuntimeError(f"the {self.name} batcher is not running")
         size = self.max_records
         if len(items) <= size:
-            return await self._enqueue(items)
+            return await self._enqueue(items, key)
         parts = await asyncio.gather(
-            *(self._enqueue(items[i : i + size]) for i in range(0, len(items), size))
+            *(self._enqueue(items[i : i + size], key) for i in range(0, len(items), size))
         )
         return [result for part in parts for result in part]
 
-    def _enqueue(self, items: Sequence[Item]) -> asyncio.Future:
+    def _enqueue(self, items: Sequence[Item], key: Any) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
-        self._jobs.append(_Job(items, future))
+        self._jobs.append(_Job(items, future, key))
         self._queued += len(items)
         self._work.set()
         if self._queued >= self._target:
@@ -130,12 +138,12 @@ class MicroBatcher(Generic[Item, Result]):
                     job.future.set_result(result)
 
     def _take(self) -> list[_Job[Item]]:
-        """Whole jobs, oldest first, up to max_records records."""
+        """Whole jobs, oldest first, up to max_records records, all of the first job's key."""
         batch: list[_Job[Item]] = []
         records = 0
         while self._jobs:
             job = self._jobs[0]
-            if batch and records + len(job.items) > self.max_records:
+            if batch and (records + len(job.items) > self.max_records or job.key is not batch[0].key):
                 break
             self._jobs.popleft()
             self._queued -= len(job.items)
@@ -149,7 +157,7 @@ class MicroBatcher(Generic[Item, Result]):
         """Runs on the worker thread: one call for the whole batch, or one per request if that fails."""
         items = [item for job in batch for item in job.items]
         try:
-            results = self.process(items)
+            results = self.process(items, batch[0].key) if self.keyed else self.process(items)
         except Exception as error:
             if len(batch) == 1:
                 return [error]

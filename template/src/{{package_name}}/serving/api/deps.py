@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ValidationError
 
+from .deployment import Deployment
 from .settings import API_KEY_HEADER, ApiSettings
 from .state import ServingState
 
@@ -69,9 +70,11 @@ Ready = Annotated[ServingState, Depends(ready_state)]
 
 @dataclass
 class ScoringCall:
-    """What a prediction route works with: the ready state, the validated records, the request id."""
+    """What a prediction route works with: the ready state, the deployment that answers this request (read
+    once: a model switch meanwhile does not change it), the validated records, the request id."""
 
     state: ServingState
+    deployment: Deployment
     records: list[dict[str, Any]]
     request_id: str
     ids: list[dict[str, Any]] | None = None  # per record, the ID columns it carried (when configured)
@@ -80,17 +83,21 @@ class ScoringCall:
 async def scoring_call(request: Request) -> ScoringCall:
     """Everything a prediction route checks, in one call: the API key, readiness, the content type and the
     body against the record model. The body is parsed and validated by pydantic in one pass over the raw
-    bytes, several times cheaper than json.loads followed by validation."""
+    bytes, several times cheaper than json.loads followed by validation. The records are checked against
+    the request models of the deployment that will answer them."""
     state: ServingState = request.app.state.serving
     check_api_key(state.settings, request.headers.get(API_KEY_HEADER))
     check_ready(state)
-    schemas = request.app.state.schemas
+    deployment = state.deployment
+    if deployment is None:  # ready without a model: only a state built by hand
+        raise HTTPException(503, detail="the model is not ready", headers={"Retry-After": "30"})
+    schemas = deployment.schemas
     request_model = await json_body(request, schemas.predict_request, "the records")
     try:
         records = schemas.records(request_model)
     except ValidationError as error:  # from reading the dates (`Schemas.records`)
         raise _invalid(error) from None
-    return ScoringCall(state, records, request.state.request_id, schemas.ids(request_model))
+    return ScoringCall(state, deployment, records, request.state.request_id, schemas.ids(request_model))
 
 
 async def json_body(request: Request, model: type[BaseModel], what: str) -> BaseModel:

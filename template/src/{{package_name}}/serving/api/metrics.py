@@ -1,5 +1,5 @@
-"""Prometheus metrics: requests and latency per route, predictions, unseen categories, batching, the model,
-the prediction log, outcomes sent back (feedback).
+"""Prometheus metrics: requests and latency per route, predictions, unseen categories, batching, the model
+(and its switches), the shadow, the prediction log, outcomes sent back (feedback).
 
 With several worker processes (`serve --workers N`) each process writes its values to files in
 $PROMETHEUS_MULTIPROC_DIR (set by `serve`) and /metrics adds them up, so a scrape sees the whole server
@@ -89,6 +89,29 @@ class Metrics:
             registry=registry,
             multiprocess_mode="min",
         )
+        self.model_switches = Counter(
+            "model_switches", "Switches to another model version while running", registry=registry
+        )
+        self.model_switch_failures = Counter(
+            "model_switch_failures",
+            "Model versions named by models/current.json that failed their check or their load (not served)",
+            ["role"],
+            registry=registry,
+        )
+        for role in ("current", "shadow"):  # shown at 0 from the start
+            self.model_switch_failures.labels(role)
+        self.shadow_scored = Counter(
+            "shadow_records_scored", "Records scored by the shadow model", registry=registry
+        )
+        self.shadow_dropped = Counter(
+            "shadow_records_dropped",
+            "Records not shadow-scored or not logged: the shadow queue (api.shadow_queue_records) was full, "
+            "or the shadow log could not be written",
+            registry=registry,
+        )
+        self.shadow_failures = Counter(
+            "shadow_records_failed", "Records the shadow model failed to score", registry=registry
+        )
         self.prediction_log_dropped = Counter(
             "prediction_log_dropped",
             "Prediction log entries (records) not logged: the writer fell behind, or the log could not be "
@@ -129,6 +152,14 @@ class Metrics:
     def set_model(self, version: str, problem_type: str, family: str, ready: bool) -> None:
         self.model_info.labels(version, problem_type, family).set(1)
         self.model_ready.set(1 if ready else 0)
+
+    def unset_model(self, version: str, problem_type: str, family: str) -> None:
+        """The model switched away from: its series leaves the gauge (set to 0 with several processes,
+        whose values live in files: the others may still serve it, and `max` adds them up)."""
+        if os.environ.get(MULTIPROCESS_ENV):
+            self.model_info.labels(version, problem_type, family).set(0)
+        else:
+            self.model_info.remove(version, problem_type, family)
 
     def use_value_buckets(self, reference_predictions: Iterable[float] | None) -> None:
         """Regression: a histogram of predicted values, with buckets at the deciles of the out-of-fold

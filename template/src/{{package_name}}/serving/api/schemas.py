@@ -335,7 +335,16 @@ class FeatureInfo(BaseModel):
 
 
 class ModelInfo(BaseModel):
-    model_version: str
+    model_version: str = Field(description="the version answering now")
+    shadow_version: str | None = Field(
+        None, description="the version also scoring every record, off the request path"
+    )
+    switch_error: str | None = Field(
+        None, description="why the version models/current.json names is not served (the one above still is)"
+    )
+    shadow_error: str | None = Field(
+        None, description="why the shadow models/current.json names does not run"
+    )
     trained_at: str | None
     problem_type: str
     model_family: str | None

@@ -1,4 +1,5 @@
-"""What model answers: version, training time, features with their types, metrics."""
+"""What model answers: version (and the shadow, and why a switch failed), training time, features with their
+types, metrics."""
 
 from __future__ import annotations
 
@@ -12,22 +13,32 @@ router = APIRouter(prefix="/v1", tags=["model"])
 
 @router.get("/model", response_model=ModelInfo, responses={503: {"model": ErrorResponse}})
 async def model_info(state: Ready) -> ModelInfo:
-    metadata = state.trained.metadata
+    deployment, shadow = state.deployment, state.shadow  # read once: a switch may happen meanwhile
+    trained = deployment.trained
+    metadata = trained.metadata
     fields = set(FeatureInfo.model_fields)
+    explanation = (
+        f"SHAP contributions on the {deployment.explainer.scale} scale"
+        if deployment.explainer is not None
+        else state.explain_reason
+    )
     return ModelInfo(
-        model_version=state.version,
+        model_version=deployment.version,
+        shadow_version=shadow.version if shadow is not None else None,
+        switch_error=state.switch_error,
+        shadow_error=state.shadow_error,
         trained_at=metadata.trained_at,
-        problem_type=state.trained.problem_type,
+        problem_type=trained.problem_type,
         model_family=metadata.model_family,
         target=metadata.target,
         classes=metadata.classes,
         positive_class=metadata.positive_class,
         features=[
             FeatureInfo(**{key: value for key, value in feature.items() if key in fields})
-            for feature in state.trained.input_features
+            for feature in trained.input_features
         ],
         metrics=metadata.metrics,
         gate=metadata.gate.to_json(),
-        explanation=state.explain_reason or f"SHAP contributions on the {state.explainer.scale} scale",
-        scoring=state.scorer.encoder_note,
+        explanation=explanation,
+        scoring=deployment.scorer.encoder_note,
     )

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from ..deps import scoring_call
 from ..schemas import ErrorResponse, Schemas, ValidationErrorResponse
+from ..state import public_reason
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorResponse, "description": "request body too large"},
@@ -30,11 +31,11 @@ async def predict_endpoint(request: Request) -> Response:
     record gets a unique `prediction_id` (name it when sending the outcome to /v1/feedback); `ids` gives
     back the ID columns each record carried."""
     call = await scoring_call(request)
-    scored = await call.state.predict(call.records, call.request_id, call.ids)
+    scored = await call.state.predict(call.deployment, call.records, call.request_id, call.ids)
     answer: dict[str, Any] = {"predictions": scored.labels, "prediction_ids": scored.prediction_ids}
     if call.ids is not None:
         answer["ids"] = call.ids
-    answer["model_version"] = call.state.version
+    answer["model_version"] = call.deployment.version
     if scored.probabilities is not None:
         answer["probabilities"] = scored.probabilities
     return json_response(answer)
@@ -44,10 +45,12 @@ async def explain_endpoint(request: Request) -> Response:
     """Per record: the prediction, and each original feature's contribution (SHAP values) to the model
     output on the stated scale; base_value + sum of contributions = that output."""
     call = await scoring_call(request)
-    if call.state.explainer is None:
-        raise HTTPException(503, detail=call.state.explain_reason or "explanations are unavailable")
-    explanations = await call.state.explain(call.records)
-    answer: dict[str, Any] = {"explanations": explanations, "model_version": call.state.version}
+    deployment = call.deployment
+    if deployment.explainer is None:
+        reason = deployment.explain_reason or "explanations are unavailable"
+        raise HTTPException(503, detail=public_reason(reason))
+    explanations = await call.state.explain(deployment, call.records)
+    answer: dict[str, Any] = {"explanations": explanations, "model_version": deployment.version}
     if call.ids is not None:
         answer["ids"] = call.ids
     return json_response(answer)
