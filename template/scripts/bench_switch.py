@@ -1,11 +1,11 @@
 """Model switches under load: `make bench-switch` (or `uv run python scripts/bench_switch.py [--seconds S]`).
 
-Starts the real server (`serve`) with the current model, drives /v1/predict from 64 concurrent connections
-(asyncio + httpx, one record per request), and meanwhile switches models through the command line five
-times each way: `models promote <other version>`, then `models rollback`. Prints the requests sent, the
-answers that were not 2xx (there must be none), p50/p99 latency over the whole run and within 2 s after
-each switch, and the seconds from each command's return until the answers carry the new version. The
-results are also written to reports/benchmark_switch.json.
+Starts the real server (`serve`) with the current model, drives /v1/predict from 64 concurrent keep-alive
+connections (one record per request), and meanwhile switches models through the command line five times
+each way: `models promote <other version>`, then `models rollback`. Prints the requests sent, the answers
+that were not 2xx (there must be none), p50/p99 latency over the whole run and within 2 s after each
+switch, and the seconds from each command's return until the answers carry the new version. The results
+are also written to reports/benchmark_switch.json.
 
 It trains nothing itself, except once: with a single stored version it runs `train --shadow` to store a
 second one (the current model is left as it is). The server and the switches run on a temporary copy of
@@ -27,14 +27,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_api import PACKAGE, ROOT, Server, cli, example_ids, example_record  # noqa: E402
 
 CONNECTIONS = 64
 SWITCHES = 5  # promotions, each followed by a rollback
 AFTER_SWITCH_SECONDS = 2.0
+TRANSPORT_FAILURES: dict[str, int] = {}  # requests that got no HTTP answer (timeouts, refused connections)
 
 
 def main() -> int:
@@ -85,24 +84,51 @@ def stored_versions() -> list[str]:
 async def drive(
     url: str, body: dict[str, Any], headers: dict[str, str], stop: threading.Event
 ) -> list[tuple[float, float, int, str | None]]:
-    """(sent, answered, status, model_version) of every request of CONNECTIONS clients until `stop`."""
+    """(sent, answered, status, model_version) of every request of CONNECTIONS clients until `stop`.
+
+    Each client is one keep-alive connection speaking plain HTTP/1.1 over asyncio streams: an HTTP library
+    would cost the load generator more CPU than the server spends on an answer, and on a machine of a few
+    cores the numbers would then measure the client."""
     answers: list[tuple[float, float, int, str | None]] = []
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    host, port = url.removeprefix("http://").split(":")
+    payload = json.dumps(body).encode()
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    request = (
+        f"POST /v1/predict HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n{extra}"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    ).encode() + payload
 
-    async def one_client(client: httpx.AsyncClient) -> None:
-        while not stop.is_set():
-            sent = time.monotonic()
-            try:
-                response = await client.post("/v1/predict", json=body)
-                status = response.status_code
-                version = response.json().get("model_version") if status < 300 else None
-            except httpx.TransportError:
-                status, version = 0, None
-            answers.append((sent, time.monotonic(), status, version))
+    async def one_client() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while not stop.is_set():
+                sent = time.monotonic()
+                try:
+                    writer.write(request)
+                    status, answer = await read_response(reader)
+                except (OSError, asyncio.IncompleteReadError, ValueError) as error:
+                    kind = type(error).__name__  # no HTTP answer: counted apart, by kind
+                    TRANSPORT_FAILURES[kind] = TRANSPORT_FAILURES.get(kind, 0) + 1
+                    answers.append((sent, time.monotonic(), 0, None))
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, int(port))
+                    continue
+                version = json.loads(answer).get("model_version") if status < 300 else None
+                answers.append((sent, time.monotonic(), status, version))
+        finally:
+            writer.close()
 
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30, limits=limits) as client:
-        await asyncio.gather(*(one_client(client) for _ in range(CONNECTIONS)))
+    await asyncio.gather(*(one_client() for _ in range(CONNECTIONS)))
     return answers
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """The status and body of one HTTP/1.1 response with a Content-Length."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    length = next(int(line.split(":", 1)[1]) for line in lines if line.lower().startswith("content-length:"))
+    return status, await reader.readexactly(length)
 
 
 def switch_models(project: Path, current: str, other: str, gap: float) -> list[dict[str, Any]]:
@@ -150,6 +176,11 @@ def summarise(
         "workers": args.workers,
         "requests": len(answers),
         "non_2xx": sum(1 for _, _, status, _ in answers if not 200 <= status < 300),
+        "statuses": {
+            str(status): sum(1 for _, _, code, _ in answers if code == status)
+            for status in sorted({status for _, _, status, _ in answers})
+        },
+        "no_answer": dict(TRANSPORT_FAILURES),
         "p50_ms": percentile(latencies, 50),
         "p99_ms": percentile(latencies, 99),
         "switches": rows,
@@ -170,6 +201,7 @@ def report(results: dict[str, Any]) -> None:
         f"{results['workers']} worker(s): {results['non_2xx']} not 2xx; "
         f"p50 {results['p50_ms']} ms, p99 {results['p99_ms']} ms"
     )
+    print(f"answers by status: {results['statuses']}; requests with no answer: {results['no_answer'] or 0}")
     print(f"{'switch to':<28} {'command s':>9} {'until answered s':>16} {'p50 ms 2s':>10} {'p99 ms 2s':>10}")
     for row in results["switches"]:
         print(

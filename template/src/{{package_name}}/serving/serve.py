@@ -17,6 +17,7 @@ from .api.metrics import MULTIPROCESS_ENV
 from .api.settings import check_can_start, load_settings
 
 APP_FACTORY = f"{__package__}.api.app:create_app"
+KEEP_ALIVE_SECONDS = 75
 
 
 def run_server(config: Config, host: str | None = None, port: int | None = None, workers: int = 1) -> None:
@@ -42,6 +43,10 @@ def run_server(config: Config, host: str | None = None, port: int | None = None,
             log_config=None,  # and formats uvicorn's messages the same way
             server_header=False,
             timeout_graceful_shutdown=10,
+            # Idle keep-alive connections stay open longer than a load balancer's own idle timeout (60 s on
+            # most): a server that closes first races the balancer's next request on that connection,
+            # which the client then sees as a dropped connection (a 502 behind the balancer).
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
     finally:
         if metrics_dir:
