@@ -460,6 +460,84 @@ def test_kubernetes_manifests_validate(tmp_path, api_auth: str) -> None:
     )
 
 
+def merged(base: dict, patch: dict) -> dict:
+    """A strategic-merge patch applied as kustomize applies it to our Deployment: mappings merged, the lists
+    of containers, env, volumeMounts and volumes merged item by item on their key, patch items first."""
+    keys = {"containers": "name", "env": "name", "volumeMounts": "mountPath", "volumes": "name"}
+    result = dict(base)
+    for name, value in patch.items():
+        if isinstance(value, dict) and isinstance(base.get(name), dict):
+            result[name] = merged(base[name], value)
+        elif name in keys and isinstance(base.get(name), list):
+            key = keys[name]
+            ours = {item[key]: item for item in base[name]}
+            items = [merged(ours[item[key]], item) if item[key] in ours else item for item in value]
+            result[name] = items + [item for item in base[name] if item[key] not in {i[key] for i in value}]
+        else:
+            result[name] = value
+    return result
+
+
+@pytest.mark.parametrize("api_auth", ["api_key", "none"])
+def test_kubernetes_model_volume_overlay(tmp_path, api_auth: str) -> None:
+    """deploy/k8s-model-volume/: the same API, its models read from a volume mounted read-only at MODEL_DIR
+    (the variable the settings read), probes unchanged; the claim and the patched Deployment validate."""
+    project = render(tmp_path / "project", skip_tasks=True, api_auth=api_auth)
+    overlay = project / "deploy" / "k8s-model-volume"
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+    assert kustomization["resources"] == ["../k8s", "models-pvc.yaml"]
+    [patch_file] = [item["path"] for item in kustomization["patches"]]
+    base = manifests(project)["deployment.yaml"]
+    patch = yaml.safe_load((overlay / patch_file).read_text())
+    assert patch["metadata"]["name"] == base["metadata"]["name"]
+    deployment = merged(base, patch)
+    claim = yaml.safe_load((overlay / "models-pvc.yaml").read_text())
+    checked = tmp_path / "checked"
+    checked.mkdir()
+    (checked / "deployment.yaml").write_text(yaml.safe_dump(deployment))
+    (checked / "models-pvc.yaml").write_text(yaml.safe_dump(claim))
+    tool("kubernetes-validate", "--strict", "deployment.yaml", "models-pvc.yaml", cwd=checked)
+
+    pod, before = deployment["spec"]["template"]["spec"], base["spec"]["template"]["spec"]
+    [container], [original] = pod["containers"], before["containers"]
+    config_py = (project / "src" / read_answers_package(project) / "core" / "config.py").read_text()
+    assert 'MODEL_DIR_ENV = "MODEL_DIR"' in config_py
+    env = {item["name"]: item for item in container["env"]}
+    mounts = {mount["name"]: mount for mount in container["volumeMounts"]}
+    assert mounts["models"]["mountPath"] == env["MODEL_DIR"]["value"] and mounts["models"]["readOnly"] is True
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    assert volumes["models"]["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert "ReadWriteMany" in claim["spec"]["accessModes"]  # pods on several nodes, and one writer
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe", "resources", "securityContext"):
+        assert container[probe] == original[probe], probe
+    assert {"logs", "tmp"} <= set(mounts) and ("API_KEY" in env) == (api_auth == "api_key")
+
+
+def read_answers_package(project: Path) -> str:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())["package_name"]
+
+
+def test_the_image_carries_the_model_store(tmp_path) -> None:
+    """COPY models/ takes the whole store into the image: the pointer, every stored version and the
+    current version's files at the top of models/; nothing of it is kept out by .dockerignore."""
+    project = render(tmp_path / "project", skip_tasks=True)
+    models = project / "models"
+    for version in ("20250101T000000-aaaa", "20250201T000000-bbbb"):
+        folder = models / "versions" / version
+        (folder / "figures").mkdir(parents=True)
+        for name in ("model.skops", "metadata.json", "manifest.json", "figures/feature_importance.png"):
+            (folder / name).write_text(version)
+    pointer = {"current": "20250201T000000-bbbb", "shadow": None, "previous": ["20250101T000000-aaaa"]}
+    (models / "current.json").write_text(json.dumps(pointer))
+    os.link(models / "versions" / pointer["current"] / "model.skops", models / "model.skops")
+    assert not {"models", "models/versions", "models/current.json"} & dockerignore(project)
+    app = container_layout(project, parse_dockerfile(project / "Dockerfile"), tmp_path / "app")
+    copied = {path.relative_to(app / "models").as_posix() for path in (app / "models").rglob("*")}
+    assert {"current.json", "model.skops", "versions/20250101T000000-aaaa/model.skops"} <= copied
+    assert "versions/20250201T000000-bbbb/figures/feature_importance.png" in copied
+    assert json.loads((app / "models" / "current.json").read_text()) == pointer
+
+
 def test_no_kubernetes_manifests_when_not_asked(tmp_path) -> None:
     project = render(tmp_path / "project", skip_tasks=True, include_k8s=False)
     assert not (project / "deploy").exists()
@@ -626,8 +704,9 @@ def test_runtime_set_serves_for_real(default_project: Path, tmp_path: Path) -> N
     app = container_layout(project, instructions, tmp_path / "app")
     mounted = tmp_path / "mounted-models"
     shutil.copytree(project / "models", mounted)
+    assert (app / "models" / "current.json").is_file() and (app / "models" / "versions").is_dir()
     for item in (app / "models").iterdir():
-        item.unlink()
+        shutil.rmtree(item) if item.is_dir() else item.unlink()
     port, key = free_port(), "runtime-test-key"
     cmd = next(item for item in final_stage(instructions) if item.keyword == "CMD").exec_form()
     assert cmd[0] == slug

@@ -33,6 +33,8 @@ DRIFT_JSON = "drift.json"
 DRIFT_HTML = "drift.html"
 PERFORMANCE_JSON = "performance.json"
 PERFORMANCE_HTML = "performance.html"
+COMPARE_JSON = "compare.json"  # `models compare`: the current model and its shadow on live traffic
+COMPARE_HTML = "compare.html"
 
 PREDICTION_LOG_SUFFIX = ".jsonl"  # logs/predictions/ (one file per server process at a time)
 OUTCOMES_SUFFIX = ".jsonl"  # logs/outcomes/ (append-only; one file per writer)
@@ -130,3 +132,15 @@ class ReportFolder:
     @property
     def performance_html(self) -> Path:
         return self.performance_dir / PERFORMANCE_HTML
+
+    @property
+    def compare_dir(self) -> Path:
+        return self.root / "compare"
+
+    @property
+    def compare_json(self) -> Path:
+        return self.compare_dir / COMPARE_JSON
+
+    @property
+    def compare_html(self) -> Path:
+        return self.compare_dir / COMPARE_HTML

@@ -6,6 +6,8 @@ flows:
 - `weekly`: the command and the three bullets (done, blockers, business impact);
 - `health`: the model's health: the drift alarm, realized and estimated performance, and whether it needs
   attention;
+- `shadow`: the shadow model against the current one (from `models compare`) and the week's switches of
+  the current model (promotions, rollbacks), from models/current.json;
 - `weekly_render`: the Markdown text, the HTML page and the trend figure;
 - `html`, `plots`: the page layout and the figure style shared with the other reports.
 """

@@ -1,6 +1,8 @@
 """What the weekly summary is computed from: the experiment log, the latest audit, drift check and
-performance check, and the model's metadata, each read through its artifact's owner. Every input may be
-missing: the summary then says what has not been run yet instead of failing."""
+performance check, the model's metadata, the model pointer (models/current.json: the current model, its
+shadow, the switches) and the latest comparison with the shadow (`models compare`), each read through its
+artifact's owner. Every input may be missing: the summary then says what has not been run yet instead of
+failing."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import Any
 from ..artifacts.audit_summary import AuditSummary
 from ..artifacts.experiments import CHAMPION, ExperimentEntry, read_experiments
 from ..artifacts.metadata import ModelMetadata
-from ..artifacts.model_store import model_folder
+from ..artifacts.model_store import ModelStore, Pointer, model_folder
 from ..artifacts.paths import ModelFolder, ReportFolder
 from ..core.config import Config
 from ..core.errors import UserError
@@ -27,6 +29,8 @@ class Sources:
     drift: dict[str, Any] | None = None
     performance: dict[str, Any] | None = None  # reports/performance/performance.json
     metadata: ModelMetadata | None = None
+    pointer: Pointer | None = None  # models/current.json; None in a project without versions yet
+    compare: dict[str, Any] | None = None  # reports/compare/compare.json
 
 
 def read_sources(config: Config) -> Sources:
@@ -35,12 +39,15 @@ def read_sources(config: Config) -> Sources:
     reports = ReportFolder(config.reports_dir)
     experiments = read_experiments(reports.experiments)
     metadata = _read_json(model_folder(config.models_dir).metadata)
+    store = ModelStore(config.models_dir)
     return Sources(
         experiments=[e for e in experiments if e.status != CHAMPION],
         audit=AuditSummary.read(reports.audit_json) if reports.audit_json.is_file() else None,
         drift=_read_json(reports.drift_json),
         performance=_read_json(reports.performance_json),
         metadata=ModelMetadata.from_json(metadata) if metadata else None,
+        pointer=store.read_pointer() if store.pointer_path.is_file() else None,
+        compare=_read_json(reports.compare_json),
     )
 
 
@@ -63,4 +70,7 @@ def source_names(sources: Sources) -> list[str]:
         reports.performance_json: sources.performance is not None,
         models.metadata: sources.metadata is not None,
     }
-    return [path.as_posix() + ("" if present else " (not there yet)") for path, present in found.items()]
+    names = [path.as_posix() + ("" if present else " (not there yet)") for path, present in found.items()]
+    if sources.compare is not None:  # only where a shadow was compared: most projects never run one
+        names.append(reports.compare_json.as_posix())
+    return names

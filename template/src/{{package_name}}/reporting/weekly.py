@@ -4,13 +4,14 @@ Three bullets (done, blockers, business impact) computed from `reports/experimen
 audit (`reports/audit/audit.json`), the latest drift check (`reports/drift/drift.json`), the latest
 performance check (`reports/performance/performance.json`) and the model's metadata
 (`models/metadata.json`); the model's health (`health`: needs attention or not, realized and estimated
-performance over time); a small trend of the main metric over experiments; written as Markdown
-(`reports/weekly/<date>.md`, for the repository and email) and as one self-contained HTML page
-(`reports/weekly/<date>.html`, images embedded, no external links). Every input may be missing: the
-summary then says what has not been run yet instead of failing.
+performance over time); the shadow model against the current one and the week's switches of the current
+model (`shadow`, from models/current.json and `models compare`); a small trend of the main metric over
+experiments; written as Markdown (`reports/weekly/<date>.md`, for the repository and email) and as one
+self-contained HTML page (`reports/weekly/<date>.html`, images embedded, no external links). Every input
+may be missing: the summary then says what has not been run yet instead of failing.
 
 Modules: `sources` reads the inputs, this one words the three bullets, `health` the model's health,
-`weekly_render` writes the text, the page and the trend figure.
+`shadow` the shadow model and the switches, `weekly_render` writes the text, the page and the trend figure.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from typing import Any
 
 from ..artifacts import files as artifacts
 from ..artifacts.audit_summary import AuditSummary
-from ..artifacts.experiments import PROMOTED, REJECTED, ExperimentEntry
+from ..artifacts.experiments import PROMOTED, REJECTED, SHADOW, ExperimentEntry
 from ..artifacts.metadata import GateVerdict
 from ..artifacts.paths import ReportFolder
 from ..core import metrics
 from ..core.config import Config
 from ..core.progress import step
 from ..core.wording import count, number
-from . import health
+from . import health, shadow
 from .sources import Sources, read_sources
 from .weekly_render import WEEK, Bullet, render_html, render_markdown, trend_figure
 
@@ -72,9 +73,11 @@ def done(sources: Sources, config: Config, day: date) -> Bullet:
     week = this_week(sources.experiments, day)
     if week:
         promoted = sum(e.status == PROMOTED for e in week)
+        shadows = sum(e.status == SHADOW for e in week)
+        as_shadow = f", {shadows} set as the shadow" if shadows else ""
         parts.append(
-            f"{count(len(week), 'experiment')} run this week ({promoted} promoted, "
-            f"{len(week) - promoted} rejected); "
+            f"{count(len(week), 'experiment')} run this week ({promoted} promoted{as_shadow}, "
+            f"{len(week) - promoted - shadows} rejected); "
             f"{len(sources.experiments)} in the log so far"
         )
     elif sources.experiments:
@@ -89,6 +92,9 @@ def done(sources: Sources, config: Config, day: date) -> Bullet:
             f"{metrics.label(gate.metric)} {number(gate.model)} against {number(gate.baseline)} "
             "for the dummy baseline"
         )
+    switched = shadow.switches(sources.pointer, day)
+    if switched:
+        parts.append(f"model switches this week: {'; '.join(switched)}")
     if sources.audit:
         audited = sources.audit.generated_at[:10]
         parts.append(f"data audited on {audited}: {sources.audit.verdict.message.lower()}")

@@ -13,6 +13,7 @@ from ..artifacts.experiments import REJECTED, ExperimentEntry
 from ..core import metrics
 from ..core.config import Config
 from . import health
+from .shadow import shadow_part
 from .sources import Sources, source_names
 
 WEEK = timedelta(days=7)
@@ -92,6 +93,9 @@ def render_markdown(
     lines = [f"# Weekly summary: {config.project_name}", "", f"{_subtitle(config, day)}", ""]
     lines += [f"- **{bullet.title}**: {bullet.text}" for bullet in bullets]
     lines += health_markdown(config, sources, paths)
+    part = shadow_part(sources.pointer, sources.compare, day)
+    if part is not None:
+        lines += ["", "## Shadow model", "", *[f"- {line}" for line in part.lines]]
     if "figure" in paths:
         metric = metrics.label(config.gate_metric)
         lines += ["", f"![{metric} over experiments]({paths['figure'].name})"]
@@ -155,6 +159,10 @@ def render_html(
         h.section("This week", summary, anchor="summary"),
         health_html(config, sources, performance_figure),
     ]
+    part = shadow_part(sources.pointer, sources.compare, day)
+    if part is not None:
+        body = h.callout(part.lines[-1], part.level) + h.bullets(part.lines[:-1])
+        sections.append(h.section("Shadow model", body, anchor="shadow"))
     metric = metrics.label(config.gate_metric)
     if figure is not None:
         trend = h.image(figure, f"{metric} over experiments", "Dashed: the dummy baseline. Red: rejected.")
