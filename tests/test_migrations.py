@@ -7,7 +7,9 @@ the layouts that a rendered project does not have.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -285,3 +287,96 @@ def test_the_summary_says_to_retrain_when_the_update_crosses_2_0_0(tmp_path, bef
     assert result.returncode == 0, result.stderr
     says = "make train      # models trained before template release 2.0 no longer load" in result.stdout
     assert says is retrain
+
+
+# --- 2.2.0: the versioned model store ---------------------------------------------------------------------
+
+MODEL_STORE = load_migration("v2_2_0_model_store")
+FLAT_MODEL = {
+    "models/model.skops": b"a fitted pipeline",
+    "models/metadata.json": b'{"model_version": "20250102T030405-abcdef12", "trained_at": "2025-01-02"}',
+    "models/reference.parquet": b"reference rows",
+    "reports/model_card.md": b"# Model card\n\nModel version 20250102T030405-abcdef12\n",
+    "reports/figures/feature_importance.png": b"a figure",
+}
+
+
+def files_under(root: Path) -> dict[str, bytes]:
+    files = (path for path in root.rglob("*") if path.is_file())
+    return {path.relative_to(root).as_posix(): path.read_bytes() for path in files}
+
+
+def store_flat_model(project: Path, capsys) -> str:
+    for name, content in FLAT_MODEL.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_bytes(content)
+    assert MODEL_STORE.main() == 0
+    return capsys.readouterr().out
+
+
+def test_the_flat_model_becomes_the_current_version_and_a_second_run_does_nothing(project, capsys) -> None:
+    output = store_flat_model(project, capsys)
+    version = "20250102T030405-abcdef12"
+    assert output == (
+        f"Migration 2.2.0: stored the trained model as version {version} (models/versions/{version}/ with "
+        "its model card), current.\n"
+    )
+    stored = files_under(project / "models" / "versions" / version)
+    manifest = json.loads(stored.pop("manifest.json"))
+    assert stored == {
+        "model.skops": FLAT_MODEL["models/model.skops"],
+        "metadata.json": FLAT_MODEL["models/metadata.json"],
+        "reference.parquet": FLAT_MODEL["models/reference.parquet"],
+        "model_card.md": FLAT_MODEL["reports/model_card.md"],
+        "figures/feature_importance.png": FLAT_MODEL["reports/figures/feature_importance.png"],
+    }
+    assert manifest["files"] == {name: hashlib.sha256(data).hexdigest() for name, data in stored.items()}
+    pointer = json.loads((project / "models" / "current.json").read_text())
+    assert (pointer["current"], pointer["shadow"], pointer["previous"]) == (version, None, [])
+    assert [event["action"] for event in pointer["history"]] == ["adopt"]
+    assert all((project / name).read_bytes() == content for name, content in FLAT_MODEL.items())
+    assert not [path for path in (project / "models").rglob(".*")]  # no temporary file left
+
+    before = files_under(project)
+    assert MODEL_STORE.main() == 0
+    assert "already a versioned store" in capsys.readouterr().out
+    assert files_under(project) == before
+
+
+def test_a_card_of_another_model_stays_in_reports(project, capsys) -> None:
+    (project / "reports").mkdir()
+    (project / "reports" / "model_card.md").write_text("# Model card\n\nModel 20240101T000000-00000000\n")
+    for name, content in FLAT_MODEL.items():
+        if not name.startswith("reports/"):
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
+            (project / name).write_bytes(content)
+    assert MODEL_STORE.main() == 0
+    assert "with its model card" not in capsys.readouterr().out
+    stored = project / "models" / "versions" / "20250102T030405-abcdef12"
+    assert sorted(path.name for path in stored.iterdir()) == [
+        "manifest.json",
+        "metadata.json",
+        "model.skops",
+        "reference.parquet",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("files", "says"),
+    [
+        ({}, "no trained model in models/; nothing to do"),
+        ({"models/metadata.json": b"{}"}, "no trained model in models/; nothing to do"),
+        ({**FLAT_MODEL, "models/current.json": b"{}"}, "already a versioned store"),
+        ({"models/model.skops": b"m", "models/metadata.json": b"not json"}, "names no model_version"),
+        ({"models/model.skops": b"m", "models/metadata.json": b'{"model_version": "../x"}'}, "not a version"),
+    ],
+)
+def test_a_project_without_a_flat_model_is_left_alone(project, capsys, files: dict, says: str) -> None:
+    for name, content in files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_bytes(content)
+    before = files_under(project)
+    assert MODEL_STORE.main() == 0
+    output = capsys.readouterr().out
+    assert output.startswith("Migration 2.2.0: ") and says in output and output.count("\n") == 1
+    assert files_under(project) == before

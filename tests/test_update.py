@@ -18,7 +18,9 @@ runs on a second repository, whose v1.2.0 is the real last 1.x release (the file
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import shutil
 import subprocess
 import tarfile
@@ -542,3 +544,91 @@ def test_the_projects_tests_pass_after_the_update_to_2_0_0(story_2_0: Story, def
     touched = ("client_rules", "config_and_data", "cli", "scoring", "model_files")
     report = run_the_projects_tests(story_2_0.project, default_project, *touched)
     assert "PASSED tests/test_client_rules.py::test_charges_per_month" in report
+
+
+# --- 2.2.0: the versioned model store ---------------------------------------------------------------------
+
+# Release 2.1.0, the last with one model at the top of models/, by its commit on main's history.
+RELEASE_2_1 = "eb7fe0dbe92d9fb0c696533b482136a252c85680"
+V21, V22 = "v2.1.0", "v2.2.0"
+
+
+@pytest.fixture(scope="module")
+def releases_2_2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git repository of the template with v2.1.0 (the real release) and v2.2.0 (the template on disk)."""
+    repo = snapshot_template(tmp_path_factory.mktemp("releases-2.2") / "copier-ml-engagement")
+    on_disk = git(repo, "rev-parse", "HEAD")
+    git(repo, "rm", "-rq", ".")
+    extract_release(RELEASE_2_1, repo)
+    release(repo, V21)
+    git(repo, "rm", "-rq", ".")
+    git(repo, "checkout", "-q", on_disk, "--", ".")
+    release(repo, V22)
+    return repo
+
+
+def project_cli(project: Path, default_project: Path, *args: str) -> str:
+    """A command of the project's own code, in the installed default project's environment; its output."""
+    env = {**PROJECT_ENV, "PYTHONPATH": str(project / "src")}
+    env.pop("VIRTUAL_ENV", None)
+    python = default_project / ".venv" / "bin" / "python"
+    return check(run([python, "-m", PACKAGE, *args], cwd=project, env=env)).stdout
+
+
+def scored(project: Path, default_project: Path) -> bytes:
+    """`predict` on rows of the sample: the file it writes."""
+    project_cli(
+        project, default_project, "predict", "--input", "data/raw/incoming.csv", "--output", "out.csv"
+    )
+    return (project / "out.csv").read_bytes()
+
+
+@pytest.mark.slow
+def test_the_update_to_2_2_0_keeps_the_trained_model_as_the_first_version(
+    releases_2_2: Path, default_project: Path, tmp_path: Path
+) -> None:
+    """An engagement of 2.1.0 with a trained model: after the update the model is version 1 of the store,
+    current, served and scored as before; the next `train` adds a second one and `rollback` returns."""
+    project = copy(releases_2_2, tmp_path / "acme-churn", V21)
+    sample = pd.read_csv(project / "data/sample/customer_churn.csv").head(1000)
+    sample.to_csv(project / "data/raw/small.csv", index=False)
+    sample.drop(columns="churned").head(50).to_csv(project / "data/raw/incoming.csv", index=False)
+    edit(
+        project / "configs/project.yaml",
+        'path: "data/sample/customer_churn.csv"',
+        'path: "data/raw/small.csv"',
+    )
+    edit(project / "configs/project.yaml", "cv_folds: 5", "cv_folds: 3")
+    project_cli(project, default_project, "train")
+    models = project / "models"
+    flat = {path.name: path.read_bytes() for path in models.iterdir() if path.is_file()}
+    version = json.loads(flat["metadata.json"])["model_version"]
+    before = scored(project, default_project)
+    commit_all(project, "Trained on the client's rows")  # what git tracks of it: Copier wants a clean tree
+    assert not (models / "current.json").exists() and not (models / "versions").exists()
+
+    result = check(update(project, V22))
+    output = result.stdout + result.stderr
+    assert output.count("Migration 2.2.0:") == 1
+    assert f"Migration 2.2.0: stored the trained model as version {version} " in output
+
+    pointer = json.loads((models / "current.json").read_text(encoding="utf-8"))
+    assert (pointer["current"], pointer["shadow"], pointer["previous"]) == (version, None, [])
+    stored = models / "versions" / version
+    manifest = json.loads((stored / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["version"] == version
+    assert {"model.skops", "metadata.json", "reference.parquet", "model_card.md"} <= set(manifest["files"])
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((stored / name).read_bytes()).hexdigest() == digest, name
+    assert {name: (models / name).read_bytes() for name in flat} == flat  # the top-level files as they were
+    listed = json.loads(project_cli(project, default_project, "models", "list", "--json"))
+    assert [(entry["version"], entry["status"]) for entry in listed] == [(version, "current")]
+    assert scored(project, default_project) == before
+
+    project_cli(project, default_project, "train")
+    second = json.loads((models / "current.json").read_text(encoding="utf-8"))["current"]
+    assert second != version
+    assert sorted(path.name for path in (models / "versions").iterdir()) == sorted([version, second])
+    project_cli(project, default_project, "models", "rollback")
+    assert json.loads((models / "current.json").read_text(encoding="utf-8"))["current"] == version
+    assert scored(project, default_project) == before

@@ -7,33 +7,42 @@ and models/current.json, the pointer that says which version is served (and whic
                                    model_card.md, figures/, signature.json (with a key), manifest.json
       model.skops, metadata.json, ...   the current version's files again, for tools that read models/
 
-Every write is atomic: a version is written into a temporary folder and renamed into place, the pointer is
-replaced in one rename; so a process killed at any moment leaves the pointer naming a complete version.
-`manifest.json` holds the sha256 of each file of its version, checked before any switch to it. One lock
-(models/.store.lock) orders the writers; `train` also holds models/.train.lock while it runs, so that two
-runs cannot overlap. A project of the flat layout (only models/model.skops and its metadata, from before
-versions existed) is read as it is, and its model becomes the first version at the first write.
+Every write is atomic and flushed to disk (`durable`): a version is written into a temporary folder, renamed
+into place, then the pointer is replaced in one rename; a process killed at any moment leaves the pointer
+naming a complete version, whose files match the sha256s of its manifest.json. models/.store.lock orders the
+writers; `train` holds models/.train.lock. A flat layout (models/model.skops and metadata.json, no pointer,
+from older releases) is read as it is; its model becomes the first version at the first write.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import UserError
-from .files import write_json
+from .durable import (
+    REPLACING_SUFFIX,
+    file_lock,
+    json_bytes,
+    now,
+    replace_synced,
+    sha256_of,
+    sync_folder,
+    sync_tree,
+    write_synced,
+)
+from .model_records import CURRENT, Pointer, VersionEntry, status_of
 from .paths import (
+    CALIBRATION_FIGURE,
+    FIGURES_DIR,
+    IMPORTANCE_FIGURE,
     METADATA_FILE,
     MODEL_CARD_FILE,
     MODEL_FILE,
@@ -52,64 +61,9 @@ TRAIN_LOCK = ".train.lock"
 MIRRORED = (MODEL_FILE, METADATA_FILE, REFERENCE_FILE, TRAINING_OUTPUTS_FILE, SIGNATURE_FILE)
 HISTORY_KEPT = 200  # pointer changes remembered in current.json
 LOCK_WAIT_SECONDS = 30.0
-CURRENT, SHADOW, RETIRED, CANDIDATE = "current", "shadow", "retired", "candidate"
-SERVING_ACTIONS = ("adopt", "train", "promote", "rollback")  # pointer changes that made a version current
 _VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _TEMPORARY_PREFIX = ".tmp-"
-
-
-@dataclass(frozen=True)
-class Pointer:
-    """models/current.json: the served version, its shadow, and the versions served before it (most recent
-    last: what `rollback` returns to)."""
-
-    current: str | None = None
-    shadow: str | None = None
-    previous: tuple[str, ...] = ()
-    updated_at: str | None = None
-    history: tuple[dict[str, Any], ...] = field(default=(), compare=False)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "current": self.current,
-            "shadow": self.shadow,
-            "previous": list(self.previous),
-            "updated_at": self.updated_at,
-            "history": list(self.history),
-        }
-
-    @classmethod
-    def from_json(cls, raw: Any, path: Path) -> Pointer:
-        if not isinstance(raw, dict) or not isinstance(raw.get("current"), str | None):
-            raise UserError(f"{path} is not a model pointer; restore it or run `models promote VERSION`")
-        previous = raw.get("previous") or []
-        history = raw.get("history") or []
-        shadow = raw.get("shadow")
-        return cls(
-            current=raw.get("current"),
-            shadow=shadow if isinstance(shadow, str) else None,
-            previous=tuple(str(item) for item in previous if isinstance(item, str)),
-            updated_at=raw.get("updated_at"),
-            history=tuple(item for item in history if isinstance(item, dict)),
-        )
-
-
-@dataclass(frozen=True)
-class VersionEntry:
-    """One stored version as `models list` shows it."""
-
-    version: str
-    status: str
-    trained_at: str | None
-    data: str | None
-    rows: int | None
-    metric: str | None
-    score: float | None
-    problem_type: str | None
-    family: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+_MIRROR_SUFFIX = ".mirror"
 
 
 class ModelStore:
@@ -157,8 +111,7 @@ class ModelStore:
         return self.folder(current) if current else ModelFolder(self.root)
 
     def shadow_folder(self) -> ModelFolder | None:
-        shadow = self.read_pointer().shadow
-        return self.folder(shadow) if shadow else None
+        return self.folder(shadow) if (shadow := self.read_pointer().shadow) else None
 
     def folder_of(self, version: str | None) -> ModelFolder:
         """The version folder of a model read earlier, when the store holds it; else the current folder."""
@@ -177,40 +130,19 @@ class ModelStore:
         )
 
     def entries(self) -> list[VersionEntry]:
+        """Every stored version with its status; in the flat layout, the one unversioned model (current)."""
         pointer = self.read_pointer()
-        served = set(pointer.previous) | {
-            str(event.get("version")) for event in pointer.history if event.get("action") in SERVING_ACTIONS
-        }
-        return [self._entry(version, pointer, served) for version in self.versions()]
-
-    def _entry(self, version: str, pointer: Pointer, served: set[str]) -> VersionEntry:
-        status = (
-            CURRENT
-            if version == pointer.current
-            else SHADOW
-            if version == pointer.shadow
-            else RETIRED
-            if version in served
-            else CANDIDATE
-        )
-        try:
-            raw = json.loads(self.folder(version).metadata.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raw = {}
-        gate = raw.get("gate") if isinstance(raw.get("gate"), dict) else {}
-        data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
-        score = gate.get("model")
-        return VersionEntry(
-            version=version,
-            status=status,
-            trained_at=raw.get("trained_at"),
-            data=data.get("path"),
-            rows=data.get("rows_used"),
-            metric=gate.get("metric"),
-            score=float(score) if isinstance(score, int | float) else None,
-            problem_type=raw.get("problem_type"),
-            family=raw.get("model_family"),
-        )
+        if pointer.current is None and not self.versions():
+            flat = ModelFolder(self.root)
+            if flat.metadata.is_file() and flat.model.is_file():
+                raw = _read_json(flat.metadata)
+                return [VersionEntry.describe(str(raw.get("model_version") or "unversioned"), CURRENT, raw)]
+        return [
+            VersionEntry.describe(
+                version, status_of(version, pointer), _read_json(self.folder(version).metadata)
+            )
+            for version in self.versions()
+        ]
 
     def verify(self, version: str) -> ModelFolder:
         """UserError unless `version` is stored whole: every file its manifest lists, with that sha256, and
@@ -222,15 +154,16 @@ class ModelStore:
             raise UserError(f"no model version {version!r} in {self.versions_dir} (latest: {known})")
         try:
             files = json.loads(manifest_path.read_text(encoding="utf-8"))["files"]
+            listed = {MODEL_FILE, METADATA_FILE} <= set(files)
         except (OSError, ValueError, KeyError, TypeError):
-            raise UserError(
-                f"version {version}: {MANIFEST_FILE} is not readable; the version is damaged"
-            ) from None
+            listed = False
+        if not listed:
+            raise UserError(f"version {version}: {MANIFEST_FILE} is not readable; the version is damaged")
         for name, expected in files.items():
             path = folder.root / name
             if not path.is_file():
                 raise UserError(f"version {version}: {name} is missing; the version is damaged")
-            if _sha256(path) != expected:
+            if sha256_of(path) != expected:
                 raise UserError(
                     f"version {version}: {name} does not match the sha256 recorded when it was trained "
                     "(changed since); refusing to switch to it"
@@ -244,17 +177,19 @@ class ModelStore:
 
     @contextlib.contextmanager
     def lock(self, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
-        """The store's write lock (waits up to `wait` seconds for another writer). Left-over temporary
-        folders of a writer that died are removed once it is held."""
-        with _file_lock(self.root / STORE_LOCK, wait, "another command is changing the model store"):
+        """The store's write lock (waits up to `wait` seconds for another writer). Once it is held, what a
+        writer killed half-way left is cleared: temporary files and folders, and a mirror of models/ that
+        still shows the version served before its last switch."""
+        with file_lock(self.root / STORE_LOCK, wait, "another command is changing the model store"):
             self._remove_leftovers()
+            self.refresh_mirror()
             yield
 
     @contextlib.contextmanager
     def training_lock(self) -> Iterator[None]:
         """Held by `train` for its whole run: a second `train` in the same project stops at once, saying
         which process runs."""
-        with _file_lock(self.root / TRAIN_LOCK, 0.0, "another `train` is running in this project"):
+        with file_lock(self.root / TRAIN_LOCK, 0.0, "another `train` is running in this project"):
             yield
 
     def add_version(self, version: str, files: dict[str, bytes]) -> ModelFolder:
@@ -264,24 +199,28 @@ class ModelStore:
         return self._store_folder(version, files)
 
     def _store_folder(self, version: str, files: dict[str, bytes]) -> ModelFolder:
+        """Readers list only folders with a version's name and a manifest: the temporary folder (named
+        `.tmp-...`) is invisible until renamed, and is on disk, files and folders, before the rename."""
         target = self.folder(version)
         if target.root.exists():
             raise UserError(f"model version {version} is already stored")
         temporary = self.versions_dir / f"{_TEMPORARY_PREFIX}{version}-{os.getpid()}"
         temporary.mkdir(parents=True)
+        sync_folder(self.root)  # versions/ itself, when this made it
         try:
             for name, content in files.items():
                 path = temporary / name
                 path.parent.mkdir(parents=True, exist_ok=True)
-                _write_synced(path, content)
+                write_synced(path, content)
             manifest = {
                 "version": version,
-                "stored_at": _now(),
+                "stored_at": now(),
                 "files": {name: hashlib.sha256(content).hexdigest() for name, content in files.items()},
             }
-            _write_synced(temporary / MANIFEST_FILE, _json_bytes(manifest))
+            write_synced(temporary / MANIFEST_FILE, json_bytes(manifest))
+            sync_tree(temporary)
             os.rename(temporary, target.root)
-            _sync_folder(self.versions_dir)
+            sync_folder(self.versions_dir)
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
@@ -320,13 +259,15 @@ class ModelStore:
         self.adopt_flat()
         pointer = self.read_pointer()
         if version is not None:
+            if pointer.current is None:
+                raise UserError("there is no current model to shadow: run `train` first")
             if version == pointer.current:
                 raise UserError(f"{version} is the current model; a shadow must be another version")
             self.verify(version)
         elif pointer.shadow is None:
             raise UserError("no shadow model is set")
         return self._write_pointer(
-            Pointer(pointer.current, version, pointer.previous, _now(), pointer.history),
+            Pointer(pointer.current, version, pointer.previous, now(), pointer.history),
             "shadow" if version else "shadow off",
             version or pointer.shadow,
         )
@@ -338,19 +279,20 @@ class ModelStore:
         protected = {pointer.current, pointer.shadow, pointer.previous[-1] if pointer.previous else None}
         stored = self.versions()
         removable = [version for version in stored if version not in protected]
-        excess = max(0, len(stored) - keep)
-        removed = removable[:excess]
-        for version in removed:
-            doomed = self.versions_dir / f"{_TEMPORARY_PREFIX}{version}-removed"
-            os.rename(self.versions_dir / version, doomed)  # out of sight at once, then deleted
-            shutil.rmtree(doomed, ignore_errors=True)
-        if removed and set(removed) & set(pointer.previous):
+        removed = removable[: max(0, len(stored) - keep)]
+        if removed and set(removed) & set(pointer.previous):  # the pointer first: it never names a gone one
             kept = tuple(item for item in pointer.previous if item not in removed)
             self._write_pointer(
                 Pointer(pointer.current, pointer.shadow, kept, pointer.updated_at, pointer.history),
                 None,
                 None,
             )
+        for version in removed:
+            doomed = self.versions_dir / f"{_TEMPORARY_PREFIX}{version}-removed"
+            os.rename(self.versions_dir / version, doomed)  # out of sight at once, then deleted
+            shutil.rmtree(doomed, ignore_errors=True)
+        if removed:
+            sync_folder(self.versions_dir)
         return removed
 
     def adopt_flat(self) -> str | None:
@@ -362,68 +304,82 @@ class ModelStore:
         flat = ModelFolder(self.root)
         if not flat.metadata.is_file() or not flat.model.is_file():
             return None
-        try:
-            raw = json.loads(flat.metadata.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise UserError(
-                f"{flat.metadata} is not readable JSON; retrain before storing versions"
-            ) from None
-        version = str(raw.get("model_version") or f"adopted-{_now()[:19].replace(':', '')}")
-        target = self.folder(version)
-        if not target.root.exists():
-            names = [name for name in MIRRORED if (self.root / name).is_file()]
-            files = {name: (self.root / name).read_bytes() for name in names}
-            card = self.root.parent / "reports" / MODEL_CARD_FILE
-            if card.is_file() and version in card.read_text(encoding="utf-8", errors="replace"):
-                files[MODEL_CARD_FILE] = card.read_bytes()
-            self._store_folder(version, files)
-        pointer = Pointer(version, None, (), _now(), ({"at": _now(), "action": "adopt", "version": version},))
-        write_json(self.pointer_path, pointer.to_json())
+        raw = _read_json(flat.metadata)
+        if not raw:
+            raise UserError(f"{flat.metadata} is not readable JSON; retrain before storing versions")
+        version = str(raw.get("model_version") or f"adopted-{now()[:19].replace(':', '')}")
+        if not (self.folder(version).root / MANIFEST_FILE).is_file():
+            self._store_folder(version, self._flat_files(version))
+        history = ({"at": now(), "action": "adopt", "version": version, "pid": os.getpid()},)
+        replace_synced(self.pointer_path, json_bytes(Pointer(version, None, (), now(), history).to_json()))
         return version
+
+    def _flat_files(self, version: str) -> dict[str, bytes]:
+        """The flat layout's files, with the model card and its figures from reports/ when the card is this
+        version's (it names it)."""
+        files = {name: (self.root / name).read_bytes() for name in MIRRORED if (self.root / name).is_file()}
+        reports = self.root.parent / "reports"
+        card = reports / MODEL_CARD_FILE
+        if card.is_file() and version in card.read_text(encoding="utf-8", errors="replace"):
+            files[MODEL_CARD_FILE] = card.read_bytes()
+            for figure in (IMPORTANCE_FIGURE, CALIBRATION_FIGURE):
+                if (reports / FIGURES_DIR / figure).is_file():
+                    files[f"{FIGURES_DIR}/{figure}"] = (reports / FIGURES_DIR / figure).read_bytes()
+        return files
 
     def _switch(
         self, pointer: Pointer, version: str, shadow: str | None, previous: list[str], action: str
     ) -> Pointer:
-        updated = Pointer(version, shadow, tuple(previous), _now(), pointer.history)
+        updated = Pointer(version, shadow, tuple(previous), now(), pointer.history)
         written = self._write_pointer(updated, action, version)
         self.refresh_mirror()
         return written
 
     def _write_pointer(self, pointer: Pointer, action: str | None, version: str | None) -> Pointer:
+        """Replace current.json (flushed to disk, then renamed over the old one): the one step that switches
+        what is served. It only ever names versions already stored whole."""
         history = pointer.history
         if action is not None:
-            event = {"at": _now(), "action": action, "version": version, "pid": os.getpid()}
+            event = {"at": now(), "action": action, "version": version, "pid": os.getpid()}
             history = (*history, event)[-HISTORY_KEPT:]
         written = Pointer(pointer.current, pointer.shadow, pointer.previous, pointer.updated_at, history)
-        write_json(self.pointer_path, written.to_json())
-        _sync_folder(self.root)
+        replace_synced(self.pointer_path, json_bytes(written.to_json()))
         return written
 
     def refresh_mirror(self) -> None:
-        """Put the current version's files at the top of models/ (each replaced atomically)."""
+        """Put the current version's files at the top of models/ (each replaced atomically; those already
+        there, the same file by a hard link, are left as they are)."""
         current = self.read_pointer().current
-        if not current:
+        source = self.folder(current) if current else None
+        if source is None or not source.root.is_dir():
             return
-        source = self.folder(current)
         for name in MIRRORED:
             origin, target = source.root / name, self.root / name
             if not origin.is_file():
                 target.unlink(missing_ok=True)
                 continue
-            temporary = self.root / f".{name}.mirror-{os.getpid()}"
+            if target.is_file() and os.path.samefile(origin, target):
+                continue
+            temporary = self.root / f".{name}.{os.getpid()}{_MIRROR_SUFFIX}"
             temporary.unlink(missing_ok=True)
             try:
                 os.link(origin, temporary)
             except OSError:
                 shutil.copyfile(origin, temporary)
             os.replace(temporary, target)
+        sync_folder(self.root)
 
     def _remove_leftovers(self) -> None:
-        if not self.versions_dir.is_dir():
-            return
-        for path in self.versions_dir.iterdir():
-            if path.name.startswith(_TEMPORARY_PREFIX):
-                shutil.rmtree(path, ignore_errors=True)
+        """What a writer killed half-way left: temporary version folders and files that were never renamed
+        into place (no reader ever looks at them)."""
+        if self.versions_dir.is_dir():
+            for path in self.versions_dir.iterdir():
+                if path.name.startswith(_TEMPORARY_PREFIX):
+                    shutil.rmtree(path, ignore_errors=True)
+        if self.root.is_dir():
+            for path in self.root.iterdir():
+                if path.name.startswith(".") and path.name.endswith((REPLACING_SUFFIX, _MIRROR_SUFFIX)):
+                    path.unlink(missing_ok=True)
 
 
 def model_folder(models_dir: Path, version: str | None = None) -> ModelFolder:
@@ -433,62 +389,10 @@ def model_folder(models_dir: Path, version: str | None = None) -> ModelFolder:
     return store.folder_of(version) if version else store.current_folder()
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path, wait: float, busy: str) -> Iterator[None]:
-    """An exclusive advisory lock (flock: released by the kernel when the holder dies, even by kill -9)."""
-    import time
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+def _read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from `path`, or {} when it is missing or not one (shown as unknown, never a crash)."""
     try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as error:
-                if error.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    holder = os.pread(handle, 200, 0).decode("utf-8", "replace").strip()
-                    raise UserError(
-                        f"{busy} ({holder or 'another process'}); wait for it to finish and try again"
-                    ) from None
-                time.sleep(0.05)
-        os.ftruncate(handle, 0)
-        os.pwrite(handle, f"pid {os.getpid()} since {_now()}".encode(), 0)
-        yield
-    finally:
-        os.close(handle)  # closing releases the lock
-
-
-def _write_synced(path: Path, content: bytes) -> None:
-    with path.open("wb") as out:
-        out.write(content)
-        out.flush()
-        os.fsync(out.fileno())
-
-
-def _sync_folder(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        handle = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(handle)
-        finally:
-            os.close(handle)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _json_bytes(payload: Any) -> bytes:
-    return (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return raw if isinstance(raw, dict) else {}

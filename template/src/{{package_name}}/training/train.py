@@ -67,7 +67,10 @@ def run_train(config: Config, data_path: Path | None = None, as_shadow: bool = F
     With `data_path` (new labelled data), the result is a challenger of the current model: kept only
     when it is better on the same validation rows (see the module docstring). One run at a time per
     project: a second one stops at once with the reason."""
-    with ModelStore(config.models_dir).training_lock():
+    store = ModelStore(config.models_dir)
+    with store.training_lock():
+        if as_shadow and not store.current_folder().metadata.is_file():
+            raise UserError("`train --shadow` needs a current model to shadow: run `train` first")
         return _run_train(config, data_path, as_shadow)
 
 
