@@ -43,13 +43,12 @@ def _train(args: argparse.Namespace) -> int:
     from .core.wording import number
     from .training.train import run_train
 
-    metadata = run_train(
-        load_config(args.config), data_path=Path(args.data) if args.data else None, as_shadow=args.shadow
-    )
+    config = load_config(args.config)
+    metadata = run_train(config, data_path=Path(args.data) if args.data else None, as_shadow=args.shadow)
     gate = metadata.gate
     card = ReportFolder(Path("reports")).model_card
     if args.shadow:  # the current model's card stays in reports/; the shadow's is in its version folder
-        card = ModelStore(Path("models")).folder(str(metadata.model_version)).root / MODEL_CARD_FILE
+        card = ModelStore(config.models_dir).folder(str(metadata.model_version)).root / MODEL_CARD_FILE
     print(
         f"model {metadata.model_version}{' (shadow)' if args.shadow else ''}: {gate.metric} "
         f"{number(gate.model)} vs baseline {number(gate.baseline)} (lift {number(gate.lift, signed=True)}); "
@@ -337,6 +336,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of the output went away (`models list | head`): nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # a bug; Python's own exit code (1) would read as "gate failed" or "drift"
         return _internal_error(exc, args, argv)
 

@@ -5,7 +5,9 @@ flows:
 - `files`: atomic writes, JSON and JSON-lines helpers, reading a model file safely;
 - `model_file`, `signing`: the types a model file may hold, and its optional signature;
 - `metadata`: models/metadata.json as the typed `ModelMetadata`;
-- `model_store`: models/versions/<model_version>/ and the models/current.json pointer (`ModelStore`);
+- `model_store`: models/versions/<model_version>/ and the models/current.json pointer (`ModelStore`), with
+  `model_records` its typed records (`Pointer`, `VersionEntry`), `durable` its crash-safe writes and locks,
+  `model_mirror` the check that the copies at the top of models/ are files of a stored version;
 - `experiments`: reports/experiments.jsonl, one `ExperimentEntry` per training run;
 - `training_outputs`: models/training_outputs.parquet, the training rows' out-of-fold outputs by fingerprint;
 - `log_line`: one line of the prediction log (`LogLine`), written by the API and read by `drift`;

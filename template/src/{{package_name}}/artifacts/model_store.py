@@ -1,11 +1,10 @@
 """The versioned model store: every model that passed the gate, kept under models/versions/<model_version>/,
 and models/current.json, the pointer that says which version is served (and which one shadows it).
 
-    models/
-      current.json                 {"current", "shadow", "previous": [...], "updated_at", "history": [...]}
-      versions/<model_version>/    model.skops, metadata.json, reference.parquet, training_outputs.parquet,
-                                   model_card.md, figures/, signature.json (with a key), manifest.json
-      model.skops, metadata.json, ...   the current version's files again, for tools that read models/
+    models/current.json               {"current", "shadow", "previous": [...], "updated_at", "history"}
+    models/versions/<model_version>/  model.skops, metadata.json, reference.parquet, training_outputs.parquet,
+        model_card.md, figures/, signature.json (with a key), manifest.json (every file's sha256)
+    models/model.skops, ...           the current version's files again, for tools that read models/
 
 Every write is atomic and flushed to disk (`durable`): a version is written into a temporary folder, renamed
 into place, then the pointer is replaced in one rename; a process killed at any moment leaves the pointer
@@ -38,6 +37,7 @@ from .durable import (
     sync_tree,
     write_synced,
 )
+from .model_mirror import check_mirror
 from .model_records import CURRENT, Pointer, VersionEntry, status_of
 from .paths import (
     CALIBRATION_FIGURE,
@@ -121,12 +121,9 @@ class ModelStore:
 
     def versions(self) -> list[str]:
         """Stored versions, oldest first (names begin with the training time)."""
-        if not self.versions_dir.is_dir():
-            return []
+        folders = self.versions_dir.iterdir() if self.versions_dir.is_dir() else ()
         return sorted(
-            path.name
-            for path in self.versions_dir.iterdir()
-            if path.is_dir() and _VERSION_NAME.match(path.name) and (path / MANIFEST_FILE).is_file()
+            p.name for p in folders if _VERSION_NAME.match(p.name) and (p / MANIFEST_FILE).is_file()
         )
 
     def entries(self) -> list[VersionEntry]:
@@ -383,16 +380,19 @@ class ModelStore:
 
 
 def model_folder(models_dir: Path, version: str | None = None) -> ModelFolder:
-    """The folder of the model served now (see `ModelStore.current_folder`), or of `version`, a model read
-    earlier, while the store still holds it: a model's files are always read from one folder."""
+    """The folder of the model served now (its copies at the top of models/ checked: `model_mirror`), or of
+    `version`, a model read earlier, while the store holds it: a model's files are read from one folder."""
     store = ModelStore(models_dir)
-    return store.folder_of(version) if version else store.current_folder()
+    if version:
+        return store.folder_of(version)
+    if (folder := store.current_folder()).root != store.root:
+        check_mirror(store.root, store.versions_dir, folder.root.name, MIRRORED, MANIFEST_FILE)
+    return folder
 
 
 def _read_json(path: Path) -> dict[str, Any]:
     """A JSON object from `path`, or {} when it is missing or not one (shown as unknown, never a crash)."""
-    try:
+    with contextlib.suppress(OSError, ValueError):
         raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return raw if isinstance(raw, dict) else {}
+        return raw if isinstance(raw, dict) else {}
+    return {}

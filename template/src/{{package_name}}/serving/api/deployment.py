@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...artifacts.metadata import ReferenceInfo
-from ...artifacts.model_store import ModelStore
+from ...artifacts.model_store import ModelStore, model_folder
 from ...artifacts.paths import ModelFolder
 from ...core.config import Config
 from ..scoring import Scorer
@@ -51,8 +51,8 @@ def load_version(config: Config, version: str | None) -> TrainedModel:
     version (a project of the flat layout, or none trained), the model at the top of models/."""
     if version is None:
         return load_trained(config)
-    store = ModelStore(config.models_dir)
-    return load_trained(config, folder=store.verify(version))
+    model_folder(config.models_dir)  # the copies at the top of models/ are stored files (`model_mirror`)
+    return load_trained(config, folder=ModelStore(config.models_dir).verify(version))
 
 
 def build_deployment(
