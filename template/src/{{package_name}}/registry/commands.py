@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..artifacts import files as artifacts
 from ..artifacts.model_store import ModelStore, Pointer, VersionEntry
-from ..artifacts.paths import ReportFolder
+from ..artifacts.paths import (
+    CALIBRATION_FIGURE,
+    FIGURES_DIR,
+    IMPORTANCE_FIGURE,
+    MODEL_CARD_FILE,
+    ModelFolder,
+    ReportFolder,
+)
 from ..core.config import Config
 from ..core.wording import number
-from ..training.write import publish_model_card
 
 
 def list_versions(config: Config) -> list[VersionEntry]:
@@ -71,3 +78,17 @@ def pointer_summary(pointer: Pointer) -> dict[str, Any]:
         "shadow": pointer.shadow,
         "rollback_to": (pointer.previous or [None])[-1],
     }
+
+
+def publish_model_card(folder: ModelFolder, reports: ReportFolder) -> None:
+    """reports/model_card.md and its figures: those of the current model (copied from its version)."""
+    for name, target in (
+        (MODEL_CARD_FILE, reports.model_card),
+        (f"{FIGURES_DIR}/{IMPORTANCE_FIGURE}", reports.importance_figure),
+        (f"{FIGURES_DIR}/{CALIBRATION_FIGURE}", reports.calibration_figure),
+    ):
+        source = folder.root / name
+        if source.is_file():
+            artifacts.write_atomic(target, source.read_bytes())
+        elif name != MODEL_CARD_FILE:
+            target.unlink(missing_ok=True)  # a figure of another model would mislead

@@ -39,7 +39,6 @@ from ..artifacts.paths import (
     REFERENCE_FILE,
     SIGNATURE_FILE,
     TRAINING_OUTPUTS_FILE,
-    ModelFolder,
     ReportFolder,
 )
 from ..artifacts.training_outputs import TrainingOutputs, monitored_features
@@ -47,6 +46,7 @@ from ..core.config import Config
 from ..core.progress import say
 from ..core.wording import plain
 from ..data import contract as contract_mod
+from ..registry.commands import publish_model_card
 from .evaluate import CVResult
 from .groups import group_metrics
 
@@ -172,20 +172,6 @@ def write_artifacts(
         ReportFolder(config.reports_dir).experiments, run.entry.finished(status, version, metadata.training)
     )
     return metadata
-
-
-def publish_model_card(folder: ModelFolder, reports: ReportFolder) -> None:
-    """reports/model_card.md and its figures: those of the current model (copied from its version)."""
-    for name, target in (
-        (MODEL_CARD_FILE, reports.model_card),
-        (f"{FIGURES_DIR}/{IMPORTANCE_FIGURE}", reports.importance_figure),
-        (f"{FIGURES_DIR}/{CALIBRATION_FIGURE}", reports.calibration_figure),
-    ):
-        source = folder.root / name
-        if source.is_file():
-            artifacts.write_atomic(target, source.read_bytes())
-        elif name != MODEL_CARD_FILE:
-            target.unlink(missing_ok=True)  # a figure of another model would mislead
 
 
 def _json_bytes(payload: dict[str, Any]) -> bytes:
