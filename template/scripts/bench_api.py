@@ -8,9 +8,10 @@ The record carries the configured ID columns, as a client's would (`--no-ids`: f
 prediction log and the prediction index do their full work; `--endpoints` measures fewer endpoints.
 
 The server runs from a temporary copy of configs/ and models/, so the load does not end up in this
-project's prediction log. `--shadow` measures /v1/predict at 64 connections twice on the same server
-settings, without and with a shadow model (the newest stored version that is not current, or the one
-models/current.json names), and prints both p99s and their ratio: what shadow scoring costs the answers.
+project's prediction log. With a second stored version, the run ends by measuring /v1/predict at 64
+connections twice on the same server settings, without and with a shadow model (the one
+models/current.json names, or the newest version that is not current), and prints both p99s and their
+ratio: what shadow scoring costs the answers (`--shadow`: that comparison only).
 wrk is the load generator: `sudo apt-get install wrk` (Debian, Ubuntu),
 `brew install wrk` (macOS), or build it from https://github.com/wg/wrk.
 """
@@ -61,7 +62,9 @@ def main() -> int:
     )
     parser.add_argument("--no-ids", action="store_true", help="send the features only, no ID columns")
     parser.add_argument(
-        "--shadow", action="store_true", help="only /v1/predict p99 without and with a shadow model"
+        "--shadow",
+        action="store_true",
+        help="only /v1/predict p99 without and with a shadow model (a full run ends with it too)",
     )
     args = parser.parse_args()
     endpoints = ["/health", *(endpoint for endpoint in ENDPOINTS[1:] if endpoint in args.endpoints)]
@@ -98,7 +101,10 @@ def main() -> int:
     report(results, args)
     results.pop("server_log_tail")
     write_results(results)
-    return 0
+    if shadow_candidate() is None:
+        print("\nno second stored version: `train --shadow` one to also measure what a shadow model costs")
+        return 0
+    return shadow_comparison(args)  # what shadow scoring costs the answers, in the same run
 
 
 def write_results(results: dict[str, Any]) -> None:
@@ -110,12 +116,21 @@ def write_results(results: dict[str, Any]) -> None:
     print(f"\nwritten to {out.relative_to(ROOT)}")
 
 
+def shadow_candidate() -> str | None:
+    """The shadow models/current.json names, else the newest stored version that is not current."""
+    path = ROOT / "models" / "current.json"
+    if not path.is_file():
+        return None
+    pointer = json.loads(path.read_text(encoding="utf-8"))
+    folder = ROOT / "models" / "versions"
+    versions = sorted(item.name for item in folder.iterdir() if (item / "manifest.json").is_file())
+    others = [version for version in versions if version != pointer["current"]]
+    return pointer.get("shadow") or (others[-1] if others else None)
+
+
 def shadow_comparison(args: argparse.Namespace) -> int:
     """/v1/predict at 64 connections, shadow off then on, same server settings, same record."""
-    pointer = json.loads((ROOT / "models" / "current.json").read_text(encoding="utf-8"))
-    versions = sorted(path.name for path in (ROOT / "models" / "versions").iterdir() if path.is_dir())
-    others = [version for version in versions if version != pointer["current"]]
-    shadow = pointer.get("shadow") or (others[-1] if others else None)
+    shadow = shadow_candidate()
     if shadow is None:
         print("only one stored version: run `train --shadow` first to get a challenger", file=sys.stderr)
         return 2
