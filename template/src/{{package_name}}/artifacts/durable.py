@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -92,14 +91,6 @@ def file_lock(path: Path, wait: float, busy: str) -> Iterator[None]:
         yield
     finally:
         os.close(handle)  # closing releases the lock
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def json_bytes(payload: Any) -> bytes:

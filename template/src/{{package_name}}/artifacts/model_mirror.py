@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from ..core.errors import UserError
-from .durable import sha256_of
+from ..data.tables import file_sha256
 
 _KNOWN: dict[tuple[str, int, int, int], str] = {}  # (path, inode, size, mtime) → sha256, per process
 
@@ -38,7 +38,7 @@ def check_mirror(root: Path, versions_dir: Path, current: str, names: tuple[str,
         except OSError:
             pass
         key = (str(copy), state.st_ino, state.st_size, state.st_mtime_ns)
-        digest = _KNOWN.get(key) or _KNOWN.setdefault(key, sha256_of(copy))
+        digest = _KNOWN.get(key) or _KNOWN.setdefault(key, file_sha256(copy))
         if digest not in _stored_digests(versions_dir, name, manifest):
             raise UserError(
                 f"{copy} is not the file of any stored model version: it was replaced after `train` or "

@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import UserError
+from ..data.tables import file_sha256
 from .durable import (
     REPLACING_SUFFIX,
     file_lock,
     json_bytes,
     now,
     replace_synced,
-    sha256_of,
     sync_folder,
     sync_tree,
     write_synced,
@@ -160,7 +160,7 @@ class ModelStore:
             path = folder.root / name
             if not path.is_file():
                 raise UserError(f"version {version}: {name} is missing; the version is damaged")
-            if sha256_of(path) != expected:
+            if file_sha256(path) != expected:
                 raise UserError(
                     f"version {version}: {name} does not match the sha256 recorded when it was trained "
                     "(changed since); refusing to switch to it"
