@@ -14,7 +14,6 @@ import json
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import pandas as pd
 from .. import __version__
 from ..artifacts import files as artifacts
 from ..artifacts import signing
+from ..artifacts.durable import now
 from ..artifacts.experiments import PROMOTED, SHADOW, ExperimentEntry, append_experiment
 from ..artifacts.log_line import PREDICTION, PREDICTION_PROBABILITY
 from ..artifacts.metadata import CvInfo, DataInfo, GateVerdict, ModelMetadata, ReferenceInfo
@@ -250,7 +250,3 @@ def _versions() -> dict[str, str]:
 
 def _sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

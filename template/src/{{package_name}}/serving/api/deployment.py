@@ -10,8 +10,11 @@ happens on a worker thread, off the event loop.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from ...artifacts.metadata import ReferenceInfo
 from ...artifacts.model_store import ModelStore, model_folder
@@ -38,6 +41,19 @@ class Deployment:
     @property
     def version(self) -> str:
         return self.trained.version
+
+    def answers(
+        self, records: list[dict[str, Any]]
+    ) -> tuple[list[Any], list[dict[str, float]] | None, list[bool]]:
+        """One model call for `records`: per record the label, the class probabilities by class name
+        (classifiers; None for regression), and whether the model's output is a finite number."""
+        predictions = self.scorer.predict_records(records)
+        labels = predictions.labels
+        if predictions.probabilities is None:
+            return labels, None, [math.isfinite(value) for value in labels]
+        keys = [str(label) for label in self.trained.classes]
+        rows = [dict(zip(keys, row, strict=True)) for row in predictions.probabilities.tolist()]
+        return labels, rows, np.isfinite(predictions.probabilities).all(axis=1).tolist()
 
     @property
     def request_shape(self) -> tuple[Any, ...]:

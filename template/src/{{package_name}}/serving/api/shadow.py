@@ -7,20 +7,17 @@ shadow-scored, and /metrics counts them. A worker thread takes everything queued
 shadow model in one call, and writes lines in the prediction log's format to logs/shadow/: the same
 prediction_id and request_id as the current model's answer, the shadow's model_version. The thread keeps
 normal priority: niced, it was preempted while holding the interpreter lock and stalled the event loop.
-A failure of the shadow on a batch is logged and counted, never seen by
-a request. Answers always come from the current model.
+A failure of the shadow on a batch is logged and counted, never seen by a request. Answers always come
+from the current model.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import threading
 from collections.abc import Sequence
 from typing import Any
-
-import numpy as np
 
 from ...core.config import Config
 from .deployment import Deployment
@@ -34,7 +31,7 @@ _STOP = object()
 
 
 class Shadow:
-    """Scores queued requests with `deployment` on a low-priority thread and logs the answers."""
+    """Scores queued requests with `deployment` on its own thread and logs the answers."""
 
     def __init__(
         self, config: Config, settings: ApiSettings, metrics: Metrics, deployment: Deployment
@@ -131,16 +128,10 @@ class Shadow:
             start = end
 
     def _predict(self, records: list[dict[str, Any]]) -> tuple[list[Any], list[dict[str, float]] | None]:
-        predictions = self.deployment.scorer.predict_records(records)
-        labels = predictions.labels
-        if predictions.probabilities is None:
-            if not all(math.isfinite(value) for value in labels):
-                raise ValueError("the shadow's output is not a finite number for some records")
-            return labels, None
-        if not np.isfinite(predictions.probabilities).all():
-            raise ValueError("the shadow's probabilities are not finite numbers for some records")
-        keys = [str(label) for label in self.deployment.trained.classes]
-        return labels, [dict(zip(keys, row, strict=True)) for row in predictions.probabilities.tolist()]
+        labels, probabilities, finite = self.deployment.answers(records)
+        if not all(finite):
+            raise ValueError("the shadow's output is not a finite number for some records")
+        return labels, probabilities
 
 
 def _one_native_thread() -> None:

@@ -22,13 +22,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from ...artifacts.metadata import ModelMetadata
 from ...artifacts.model_store import ModelStore, Pointer
 from ...artifacts.prediction_index import index_path
 from ...core.config import Config
-from ..scoring import Predictions, Scorer
+from ..scoring import Scorer
 from ..trained_model import TrainedModel
 from .batching import MicroBatcher
 from .deployment import Deployment, build_deployment, load_version, reference_predictions
@@ -340,17 +338,9 @@ class ServingState:
     ) -> list[tuple[Any, dict[str, float] | None] | None]:
         """Worker thread: one model call for the records of many requests. Per record (prediction,
         probabilities), or None when the model's output is not finite."""
-        scorer = deployment.scorer
-        predictions: Predictions = scorer.predict_records(records)
-        self.metrics.count_unseen(scorer.unseen_categories(records))
-        labels = predictions.labels
-        if predictions.probabilities is None:
-            rows: list[dict[str, float] | None] = [None] * len(labels)
-            finite = [math.isfinite(value) for value in labels]
-        else:
-            keys = [str(label) for label in deployment.trained.classes]
-            rows = [dict(zip(keys, row, strict=True)) for row in predictions.probabilities.tolist()]
-            finite = np.isfinite(predictions.probabilities).all(axis=1).tolist()
+        labels, probabilities, finite = deployment.answers(records)
+        self.metrics.count_unseen(deployment.scorer.unseen_categories(records))
+        rows = probabilities if probabilities is not None else [None] * len(labels)
         self.metrics.count_predictions([label for label, ok in zip(labels, finite, strict=True) if ok])
         return [(label, row) if ok else None for label, row, ok in zip(labels, rows, finite, strict=True)]
 
