@@ -165,18 +165,24 @@ def extract_release(commit: str, repo: Path) -> None:
             target.chmod(member.mode)
 
 
+def real_release_then_on_disk(folder: Path, commit: str, old: str, new: str) -> Path:
+    """A git repository of the template whose tag `old` is the real release at `commit` (read with `git
+    archive`) and whose tag `new` is the template on disk."""
+    repo = snapshot_template(folder / "copier-ml-engagement")
+    on_disk = git(repo, "rev-parse", "HEAD")
+    git(repo, "rm", "-rq", ".")
+    extract_release(commit, repo)
+    release(repo, old)
+    git(repo, "rm", "-rq", ".")
+    git(repo, "checkout", "-q", on_disk, "--", ".")
+    release(repo, new)
+    return repo
+
+
 @pytest.fixture(scope="module")
 def releases_2_0(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git repository of the template with v1.2.0 (the real last 1.x release) and v2.0.0 (on disk)."""
-    repo = snapshot_template(tmp_path_factory.mktemp("releases-2.0") / "copier-ml-engagement")
-    on_disk = git(repo, "rev-parse", "HEAD")
-    git(repo, "rm", "-rq", ".")
-    extract_release(LAST_1X_RELEASE, repo)
-    release(repo, V1X)
-    git(repo, "rm", "-rq", ".")
-    git(repo, "checkout", "-q", on_disk, "--", ".")
-    release(repo, V20)
-    return repo
+    return real_release_then_on_disk(tmp_path_factory.mktemp("releases-2.0"), LAST_1X_RELEASE, V1X, V20)
 
 
 # --- projects -------------------------------------------------------------------------------------------
@@ -556,15 +562,7 @@ V21, V22 = "v2.1.0", "v2.2.0"
 @pytest.fixture(scope="module")
 def releases_2_2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git repository of the template with v2.1.0 (the real release) and v2.2.0 (the template on disk)."""
-    repo = snapshot_template(tmp_path_factory.mktemp("releases-2.2") / "copier-ml-engagement")
-    on_disk = git(repo, "rev-parse", "HEAD")
-    git(repo, "rm", "-rq", ".")
-    extract_release(RELEASE_2_1, repo)
-    release(repo, V21)
-    git(repo, "rm", "-rq", ".")
-    git(repo, "checkout", "-q", on_disk, "--", ".")
-    release(repo, V22)
-    return repo
+    return real_release_then_on_disk(tmp_path_factory.mktemp("releases-2.2"), RELEASE_2_1, V21, V22)
 
 
 def project_cli(project: Path, default_project: Path, *args: str) -> str:
