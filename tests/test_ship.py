@@ -220,10 +220,14 @@ def test_runtime_set_leaves_out_monitoring_notebooks_and_test_tools(variant) -> 
     assert groups["monitoring"] == ["evidently>=0.7.23,<0.8"]
     for name in ("evidently", "jupyter", "ipykernel", "nbclient", "pytest", "ruff", "matplotlib"):
         assert name not in runtime, f"{name} is in the serving runtime set"
-    assert {"training", "monitoring", "notebooks", "dev"} <= groups.keys()
-    # `make install` brings every group, as locked; `make lock` relocks.
+    assert {"training", "monitoring", "notebooks", "dev", "spark"} <= groups.keys()
+    for name in ("pyspark", "duckdb"):
+        assert name not in runtime, f"{name} is in the serving runtime set"
+    # `make install` brings every group but spark (a large download most engagements never need), as
+    # locked; `make install-spark` adds it; `make lock` relocks.
+    assert pyproject["tool"]["uv"]["default-groups"] == ["training", "monitoring", "notebooks", "dev"]
     makefile = (project / "Makefile").read_text()
-    assert "sync --locked --all-groups --compile-bytecode" in makefile and "$(UV) lock" in makefile
+    assert "sync --locked --compile-bytecode" in makefile and "$(UV) lock" in makefile
 
 
 # --- CI -------------------------------------------------------------------------------------------------

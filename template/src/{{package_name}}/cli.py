@@ -96,13 +96,26 @@ def _models(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from .core.config import load_config
-    from .serving.batch import score_file, sigterm_as_interrupt
 
     config = load_config(args.config)
-    with sigterm_as_interrupt():  # the partial output is removed on SIGTERM as on Ctrl+C
-        summary = score_file(
-            config, Path(args.input), Path(args.output), chunk_rows=args.chunk_rows, on_error=args.on_error
-        )
+    chunk_rows = args.chunk_rows if args.chunk_rows is not None else config.predict.chunk_rows
+    if args.engine == "spark":
+        from .serving.spark_batch import score_with_spark
+
+        summary = score_with_spark(config, args.input, args.output, on_error=args.on_error)
+    else:
+        from .serving.batch import score_file, sigterm_as_interrupt
+
+        workers = args.workers if args.workers is not None else config.predict.workers
+        with sigterm_as_interrupt():  # the partial output is removed on SIGTERM as on Ctrl+C
+            summary = score_file(
+                config,
+                Path(args.input),
+                Path(args.output),
+                chunk_rows=chunk_rows,
+                on_error=args.on_error,
+                workers=workers,
+            )
     scored = f"{summary['rows']:,} rows scored"
     if summary["rejects"]:
         scored += f", {summary['rejected']:,} rejected (listed in {summary['rejects']})"
@@ -229,8 +242,22 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--chunk-rows",
         type=int,
-        default=50_000,
-        help="rows read and scored at a time: memory against speed (default 50000)",
+        default=None,
+        help="rows read and scored at a time: memory against speed (default: predict.chunk_rows, 50000)",
+    )
+    predict.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes that score chunks at once (default: predict.workers; null there = one per core)",
+    )
+    predict.add_argument(
+        "--engine",
+        choices=["local", "spark"],
+        default="local",
+        help="local (this machine, default) or spark: the same scorer through Spark mapInPandas on the "
+        "session spark-submit or spark.master gives; --input and --output are then paths Spark reads and "
+        "writes (a table name for --input too), the output Parquet",
     )
     predict.set_defaults(run=_predict)
     serve = commands.add_parser(

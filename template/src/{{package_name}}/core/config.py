@@ -28,6 +28,7 @@ from .settings import (
     any_text,
     column_name,
     column_names,
+    optional_text,
     section,
     setting,
     text,
@@ -105,6 +106,10 @@ class DataConfig:
 class AuditConfig:
     leakage_threshold: float = setting(0.97, Number(low=0.5, high=1.0))
     id_unique_ratio: float = setting(0.98, Number(low=0.5, high=1.0))
+    # Larger tables: counts (missing, distinct, duplicates, target balance, time coverage) are exact, by
+    # streaming the file; the checks that fit a model, the figures and the column types use a seeded sample
+    # of this many rows.
+    sample_rows: int = setting(200_000, Number(low=1000, integer=True))
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,25 @@ class ModelConfig:
     reference_rows: int = setting(5000, Number(low=100, integer=True))
     calibration: str = setting("auto", Choice(CALIBRATION_MODES))
     keep_versions: int = setting(10, Number(low=2, high=1000, integer=True))
+    # More usable rows than this: train on a seeded sample of this many (said in the output and the card).
+    max_train_rows: int | None = setting(1_000_000, Number(low=1000, integer=True, nullable=True))
+    # Cross-validation folds fitted at once; null: as many as cores (and memory) allow.
+    n_jobs: int | None = setting(None, Number(low=1, integer=True, nullable=True))
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """Batch scoring (`predict --input`): chunk size and worker processes."""
+
+    chunk_rows: int = setting(50_000, Number(low=1, integer=True))
+    workers: int | None = setting(None, Number(low=1, integer=True, nullable=True))  # null: one per core
+
+
+@dataclass(frozen=True)
+class SparkConfig:
+    """`predict --engine spark`: where the Spark session comes from."""
+
+    master: str | None = setting(None, optional_text)  # null: the session of spark-submit / the cluster
 
 
 @dataclass(frozen=True)
@@ -195,6 +219,8 @@ class Config:
     drift: DriftConfig = section(DriftConfig)
     monitoring: MonitoringConfig = section(MonitoringConfig)
     api: ApiSettings = section(ApiSettings, label="API")
+    predict: PredictConfig = section(PredictConfig)
+    spark: SparkConfig = section(SparkConfig, label="Spark")
     source: str = "config"
 
     # Where things live, relative to the project root.

@@ -93,6 +93,13 @@ def text(value: Any) -> str:
     return value.strip()
 
 
+def optional_text(value: Any) -> str | None:
+    """A non-empty text, or null (an empty text is null too)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return text(value)
+
+
 def any_text(value: Any) -> str:
     """Any scalar, taken as its text; null is the empty text."""
     return "" if value is None else str(value)

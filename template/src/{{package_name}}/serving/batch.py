@@ -42,7 +42,12 @@ SHOWN_PROBLEMS = 5  # bad values quoted in the error message
 
 
 def score_file(
-    config: Config, source: Path, target: Path, chunk_rows: int = 50_000, on_error: str = "fail"
+    config: Config,
+    source: Path,
+    target: Path,
+    chunk_rows: int = 50_000,
+    on_error: str = "fail",
+    workers: int | None = 1,
 ) -> dict[str, Any]:
     """Score a CSV or Parquet file chunk by chunk (memory stays flat) into a CSV or Parquet file: the ID
     columns that are present, the prediction and, for classifiers, one probability column per class.
