@@ -14,5 +14,11 @@ docs/data_dictionary.md. The modules, in the order the data flows:
 - `figures`, `report`, `dictionary`: the figures, the HTML report and the data dictionary;
 - `command`: `run_audit`, which wires them and writes the four files.
 
+Tables with more rows than `audit.sample_rows`: `large` decides (`is_large`), loads a seeded sample
+(`load_sample`) for the checks above, and counts every row (`count_table`) by streaming the file: `exact`
+with DuckDB (`exact_target` words the target's block), `exact_pandas` with pandas in chunks where DuckDB
+cannot read the file; `scope` puts the exact counts into the sample's findings and says which numbers are
+exact and which sampled.
+
 `common` holds what they share (the finding record, snake_case names, JSON-ready values).
 """

@@ -23,7 +23,9 @@ from ..data.tables import file_sha256
 from .checks import detect, load, with_contract
 from .common import json_ready
 from .dictionary import data_dictionary
+from .large import count_table, is_large, load_sample
 from .report import build_report
+from .scope import with_exact_counts
 from .tables import exclusions, verdict
 
 
@@ -32,14 +34,18 @@ def run_audit(config: Config) -> AuditSummary:
     dictionary. Everything is computed before anything is written, and each file is replaced atomically,
     so a failure leaves the previous outputs as they were. Returns the summary (audit.json)."""
     started = time.perf_counter()
-    with step(f"loading {config.data_path}"):
-        frame = load(config)
+    large = is_large(config)
+    with step(f"{'sampling' if large else 'loading'} {config.data_path}"):
+        frame = load_sample(config) if large else load(config)
         data_sha256 = file_sha256(config.data_path)
-    say(f"  {len(frame):,} rows, {frame.shape[1]} columns")
+    say(f"  {len(frame):,} rows{' sampled' if large else ''}, {frame.shape[1]} columns")
     previous = contract_mod.load_contract(config.schema_path)
     findings = detect(frame, config)
     contract = contract_mod.infer_contract(frame, config, exclusions(findings), previous=previous)
     findings = with_contract(findings, contract, config, frame)
+    if large:
+        with step("counting every row"):
+            findings = with_exact_counts(findings, count_table(config, findings), frame, config)
     outputs = _outputs(config)
     summary = _summary(frame, config, findings, contract, data_sha256, outputs)
     with step("drawing the report"):
@@ -82,7 +88,7 @@ def _summary(
             "data": {
                 "path": config.data.path,
                 "sha256": data_sha256,
-                "rows": len(frame),
+                "rows": findings["dataset"]["rows"],
                 "columns": frame.shape[1],
             },
             "verdict": verdict(findings),

@@ -32,14 +32,22 @@ def time_coverage(
 
 
 def column_coverage(
-    series: pd.Series, name: str, configured: bool, date_format: str | None = None
+    series: pd.Series,
+    name: str,
+    configured: bool,
+    date_format: str | None = None,
+    rows: pd.Series | None = None,
 ) -> dict[str, Any]:
     """The period one date column spans, its rows per period at the column's own granularity (years for
     a year column, months for monthly data; daily or finer data by month), the periods inside the range
-    without rows, and its largest gap; values that are not dates are counted, not fatal."""
+    without rows, and its largest gap; values that are not dates are counted, not fatal.
+
+    With `rows` (same index), each value of `series` stands for that many rows: a table too large to load
+    is counted as its distinct values and their rows."""
     parsed, granularity, read_as = _calendar(series, date_format)
-    present = int(series.notna().sum())
-    unparseable = present - int(parsed.notna().sum())
+    weight = pd.Series(1, index=series.index) if rows is None else rows.astype("int64")
+    present = int(weight[series.notna()].sum())
+    unparseable = present - int(weight[parsed.notna()].sum())
     result: dict[str, Any] = {
         "column": name,
         "configured": configured,
@@ -57,7 +65,7 @@ def column_coverage(
         span_days=(dates.max() - dates.min()).total_seconds() / 86_400,
         granularity=granularity,
     )
-    result.update(_rows_per_period(dates, granularity))
+    result.update(_rows_per_period(dates, granularity, weight[dates.index]))
     result.update(_largest_gap(dates))
     return result
 
@@ -89,7 +97,7 @@ def _granularity(dates: pd.Series) -> str:
     return "month" if (dates.dt.month != 1).any() else "year"
 
 
-def _rows_per_period(dates: pd.Series, granularity: str) -> dict[str, Any]:
+def _rows_per_period(dates: pd.Series, granularity: str, weight: pd.Series) -> dict[str, Any]:
     """Rows per period from the first to the last, empty periods included. Years and months step by the
     data's own interval (1952, 1957, … is every 5 years; quarterly data every 3 months), so that a regular
     series has no empty periods; daily or finer data is counted by month."""
@@ -97,9 +105,9 @@ def _rows_per_period(dates: pd.Series, granularity: str) -> dict[str, Any]:
     ordinals = dates.dt.year if yearly else dates.dt.year * 12 + dates.dt.month - 1
     unique = np.unique(ordinals)
     if not yearly and unique[-1] - unique[0] > MAX_PERIODS:
-        return _rows_per_period(dates, "year")
+        return _rows_per_period(dates, "year", weight)
     step = int(np.gcd.reduce(np.diff(unique))) if granularity != "day" and len(unique) > 1 else 1
-    counts = ordinals.value_counts()
+    counts = weight.groupby(ordinals).sum()
     grid = range(int(unique[0]), int(unique[-1]) + 1, step)
     rows = {_period_label(at, yearly): int(counts.get(at, 0)) for at in grid}
     singular, plural = _period_nouns(yearly, step)

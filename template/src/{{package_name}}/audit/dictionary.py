@@ -9,6 +9,7 @@ from ..artifacts.audit_summary import AuditSummary
 from ..artifacts.paths import AUDIT_HTML
 from ..data.contract import Contract
 from ..reporting import html as h
+from .scope import scope_sentence
 from .tables import column_notes
 
 
@@ -22,6 +23,7 @@ def data_dictionary(summary: AuditSummary, contract: Contract) -> str:
         f"Data: `{summary.data.path}`: {summary.data.rows:,} rows, "
         f"{summary.data.columns} columns (audited {summary.generated_at[:10]}, "
         f"sha256 `{summary.data.sha256[:12]}`).",
+        *(["", scope] if (scope := scope_sentence(summary.findings)) else []),
         "",
         "Written by `audit` from the data contract (`configs/schema.json`) and the audit's findings "
         f"(`reports/audit/{AUDIT_HTML}`). To describe a column, fill in its `description` in "

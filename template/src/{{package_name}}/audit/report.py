@@ -29,6 +29,7 @@ from .figures import (
     top_categories_figure,
 )
 from .leakage import LEAKAGE_FOLDS
+from .scope import scope_sentence
 from .tables import column_table
 
 
@@ -112,7 +113,10 @@ def _overview_section(config: Config, summary: AuditSummary, contract: Contract)
     coverage = next((item for item in findings["time_coverage"] if "min" in item), None)
     if coverage:
         facts[f"Dates ({coverage['column']})"] = f"{coverage['min'][:10]} to {coverage['max'][:10]}"
-    return h.section("The data", h.facts(facts), anchor="data")
+    body = h.facts(facts)
+    if scope_sentence(findings):
+        body += "\n" + h.paragraph(scope_sentence(findings), note=True)
+    return h.section("The data", body, anchor="data")
 
 
 def _target_section(frame: pd.DataFrame, findings: dict[str, Any]) -> str:

@@ -25,14 +25,14 @@ def target_distribution(frame: pd.DataFrame, config: Config) -> dict[str, Any]:
 
 
 def _class_balance(target: pd.Series) -> dict[str, Any]:
-    """Rows per class (labels as text, most common first), and whether the classes are imbalanced: judged
-    against an even split, so that ten balanced classes of 10 % each are not called imbalanced."""
-    counts = target.dropna().astype(str).value_counts()
-    result: dict[str, Any] = {
-        "type": "classes",
-        "missing": int(target.isna().sum()),
-        "counts": counts.to_dict(),
-    }
+    return class_balance(target.dropna().astype(str).value_counts(), int(target.isna().sum()))
+
+
+def class_balance(counts: pd.Series, missing: int) -> dict[str, Any]:
+    """Rows per class (`counts`: labels as text, most common first), and whether the classes are
+    imbalanced: judged against an even split, so that ten balanced classes of 10 % each are not called
+    imbalanced. Counts of the whole table or of a loaded frame alike."""
+    result: dict[str, Any] = {"type": "classes", "missing": missing, "counts": counts.to_dict()}
     if len(counts):
         total, classes = int(counts.sum()), len(counts)
         minority_share = counts.iloc[-1] / total
