@@ -32,8 +32,9 @@ from ..artifacts.training_outputs import TrainingOutputs
 from ..core.config import Config
 from ..core.errors import UserError
 from ..data.dates import to_datetime
-from ..data.tables import load_table, read_table, table_kind
+from ..data.tables import load_table, mark_missing, read_table, table_kind
 from .columns import PREDICTION, Column, comparable
+from .parquet_sample import sample_parquet, sample_positions
 from .training_rows import with_out_of_fold_outputs
 
 # Every line of the prediction log begins with its timestamp, in a fixed format (artifacts/log_line.py).
@@ -153,7 +154,7 @@ def read_log(
     indexed = [log_file for log_file in indexed if log_file.starts.size]
     counts = np.array([log_file.starts.size for log_file in indexed], dtype=np.int64)
     total = int(counts.sum())
-    chosen = _sample_positions(total, sample_rows, seed)
+    chosen = sample_positions(total, sample_rows, seed)
     offsets = np.concatenate(([0], np.cumsum(counts)))
     entries: list[LogLine] = []
     skipped = 0
@@ -193,12 +194,6 @@ def _text(stamp: bytes | None) -> str | None:
     return stamp.decode() if stamp is not None else None
 
 
-def _sample_positions(total: int, sample_rows: int, seed: int) -> np.ndarray:
-    if not sample_rows or total <= sample_rows:
-        return np.arange(total, dtype=np.int64)
-    return np.sort(np.random.default_rng(seed).choice(total, size=sample_rows, replace=False))
-
-
 def _log_frame(entries: list[LogLine], columns: list[Column], metadata: ModelMetadata) -> pd.DataFrame:
     """Log entries as a table of the monitored features and the model's outputs, under the reference's
     names (as logged: `comparable` gives them their compared form)."""
@@ -218,17 +213,40 @@ def read_file(
     seed: int,
     known: TrainingOutputs | None = None,
 ) -> Current:
-    """A CSV or Parquet file of live rows: the feature columns, and the model's output if present (else it
-    is scored now, on the sampled rows only); rows that are training rows (`known`) take their out-of-fold
-    output. A time window needs the configured time column."""
-    table_kind(path)
-    if not path.is_file():
-        raise UserError(f"--current file {path} does not exist")
-    frame = load_table(path, config.data.missing_values)
+    """Live rows from a CSV or Parquet file or a folder of Parquet files (partitioned or not): the feature
+    columns, and the model's output if present (else it is scored now, on the sampled rows only); rows that
+    are training rows (`known`) take their out-of-fold output. A time window needs the configured time
+    column."""
+    frame, rows, start, end = _live_rows(path, config, since, sample_rows, seed)
     features = [column.name for column in columns if column.kind != PREDICTION]
     missing = [name for name in features if name not in frame.columns]
     if missing:
         raise UserError(f"{path} lacks the feature column(s) {', '.join(map(repr, missing))}")
+    output = next(column for column in columns if column.kind == PREDICTION)
+    if output.name not in frame.columns:
+        frame = frame.assign(**{output.name: _predict(config, frame)})
+    frame, seen = with_out_of_fold_outputs(frame, columns, known)
+    current = Current(comparable(frame, columns), rows, str(path), start, end)
+    current.seen_in_training = None if known is None else seen
+    return current
+
+
+def _live_rows(
+    path: Path, config: Config, since: datetime | None, sample_rows: int, seed: int
+) -> tuple[pd.DataFrame, int, str | None, str | None]:
+    """The sampled rows of a file or folder, the rows available in the window, and the window's bounds.
+    Parquet (a file, or a folder of files) is sampled without being loaded (`parquet_sample`); a CSV file
+    is read whole, then sampled."""
+    time = (config.data.time_column or "", config.data.date_formats.get(config.data.time_column or ""))
+    if path.is_dir() or (path.is_file() and table_kind(path) == "parquet"):
+        found = sample_parquet(path, sample_rows, seed, since, time)
+        frame = found.frame
+        frame.columns = [str(column).strip() for column in frame.columns]
+        return mark_missing(frame, config.data.missing_values), found.rows, found.start, found.end
+    table_kind(path)
+    if not path.is_file():
+        raise UserError(f"--current file {path} does not exist")
+    frame = load_table(path, config.data.missing_values)
     start = end = None
     if since is not None:
         time_column = config.data.time_column
@@ -243,13 +261,7 @@ def read_file(
     rows = len(frame)
     if sample_rows and rows > sample_rows:
         frame = frame.sample(sample_rows, random_state=seed).sort_index()
-    output = next(column for column in columns if column.kind == PREDICTION)
-    if output.name not in frame.columns:
-        frame = frame.assign(**{output.name: _predict(config, frame)})
-    frame, seen = with_out_of_fold_outputs(frame, columns, known)
-    current = Current(comparable(frame, columns), rows, str(path), start, end)
-    current.seen_in_training = None if known is None else seen
-    return current
+    return frame, rows, start, end
 
 
 def _predict(config: Config, frame: pd.DataFrame) -> np.ndarray:

@@ -8,6 +8,8 @@ the order the data flows:
 - `scoring`: `Scorer`, predictions (labels, probabilities, values) for a frame of records;
 - `row_checks`: the API's rules for a record applied to every row of a file;
 - `batch`: `predict --input`, a file scored in chunks, with rejected rows set aside on request;
+- `batch_chunks`: one chunk checked, scored and encoded, and the writer of the output files;
+- `batch_workers`: the chunks of a large file scored by one worker process per core, in the input's order;
 - `explain`: SHAP explanations of single predictions;
 - `api`: the HTTP service (routes, schemas built from the data contract, metrics, the prediction log);
 - `serve`: the command, which starts uvicorn with the app factory of `api`.

@@ -27,18 +27,25 @@ from typing import Any
 
 import pandas as pd
 
-from ..artifacts.paths import REJECTS_SUFFIX
+from ..artifacts.metadata import ModelMetadata
+from ..artifacts.model_store import model_folder
+from ..artifacts.paths import REJECTS_SUFFIX, ModelFolder
 from ..core.config import Config
 from ..core.errors import UserError
-from ..data.tables import mark_missing, read_table, table_kind
-from .row_checks import check_rows
-from .scoring import Scorer
+from ..core.progress import RowProgress
+from ..data.tables import read_table, table_kind
+from .batch_chunks import ChunkJob, ChunkResult, ChunkScorer, ChunkWriter, scored
+from .batch_workers import scored_in_workers
 from .trained_model import load_trained
 
-PREDICTION_COLUMN = "prediction"
-PROBABILITY_PREFIX = "probability_"
 ON_ERROR = ("fail", "skip")
 SHOWN_PROBLEMS = 5  # bad values quoted in the error message
+# Starting workers (each loads the model) takes seconds: files of at most this many chunks are scored in
+# the command's own process, whatever --workers says, and so are files of fewer than AUTO_WORKER_ROWS rows
+# unless a number of workers was asked for (--workers, predict.workers).
+IN_PROCESS_CHUNKS = 4
+AUTO_WORKER_ROWS = 100_000
+_scored = scored  # (the name the Spark engine scores its batches by)
 
 
 def score_file(
@@ -51,49 +58,120 @@ def score_file(
 ) -> dict[str, Any]:
     """Score a CSV or Parquet file chunk by chunk (memory stays flat) into a CSV or Parquet file: the ID
     columns that are present, the prediction and, for classifiers, one probability column per class.
-    Rows that break the data contract fail the command, or with `on_error="skip"` go to the rejects file."""
+    Rows that break the data contract fail the command, or with `on_error="skip"` go to the rejects file.
+    `workers`: processes scoring chunks at once (None: one per core; 1: this process); small files are
+    scored in this process (IN_PROCESS_CHUNKS, AUTO_WORKER_ROWS)."""
     if on_error not in ON_ERROR:
         raise UserError(f"--on-error is {on_error!r}; use {' or '.join(ON_ERROR)}")
     if chunk_rows < 1:
         raise UserError(f"--chunk-rows is {chunk_rows}; it must be at least 1, e.g. 50000")
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers is {workers}; use 1 (this process) or more, or leave it out (one a core)")
     rejects_path = rejects_path_for(target)
     _check_paths(source, target, rejects_path if on_error == "skip" else None)
     started = time.perf_counter()
-    trained = load_trained(config)
-    scorer = Scorer(trained, fast=False)
-    features = trained.input_features
-    numeric = [feature["name"] for feature in features if feature["kind"] == "numeric"]
+    folder = model_folder(config.models_dir)  # one version for the whole run, in every worker
+    features = ModelMetadata.read(folder.metadata).input_features
+    parquet = table_kind(target) == "parquet"
     tally = _Tally()
-    rows = scored = 0
+    rows = scored_rows = 0
+    jobs = _jobs(source, chunk_rows, features, config, lambda: not (tally.rows and on_error == "fail"))
     with ExitStack() as files:
-        writer = files.enter_context(_ChunkWriter(target))
-        rejects = files.enter_context(_ChunkWriter(rejects_path)) if on_error == "skip" else None
-        for raw in read_table(source, chunk_rows):
-            raw = _columns_used(raw, features, config, source)
-            # Missing values as in training: configured markers everywhere, common ones in numeric columns.
-            chunk = mark_missing(raw.copy(deep=False), config.data.missing_values, numeric=numeric)
-            checked = check_rows(chunk, raw, features, first_row=rows + 1)
-            rows += len(chunk)
-            tally.add(checked.problems)
+        writer = files.enter_context(ChunkWriter(target, parquet))
+        rejects = files.enter_context(ChunkWriter(rejects_path, False)) if on_error == "skip" else None
+        used = _workers_for(source, chunk_rows, workers)
+        results = _results(files, config, folder, parquet, jobs, used)
+        progress = RowProgress("scored" + (f" by {used} processes" if used > 1 else ""), _row_count(source))
+        for result in results:
+            rows += result.rows
+            progress.add(result.rows)
+            tally.add(result.problems)
             if rejects is not None:
-                rejects.write(checked.problems)  # the header at least: an empty list says "none"
-            if tally.rows and on_error == "fail":
-                continue  # nothing will be written: only count the bad rows
-            good = checked.frame if checked.valid.all() else checked.frame[checked.valid]
-            if len(good):
-                writer.write(_scored(good, scorer, config))
-                scored += len(good)
+                rejects.write_frame(result.problems)  # the header at least: an empty list says "none"
+            if result.payload is not None and not (tally.rows and on_error == "fail"):
+                writer.write(result.payload)
+                scored_rows += result.scored
         if rows == 0:
             raise UserError(f"{source} has no rows to score (only a header, or no data at all)")
-        if tally.rows and (on_error == "fail" or scored == 0):
+        if tally.rows and (on_error == "fail" or scored_rows == 0):
             raise UserError(tally.message(source, rows, on_error, rejects_path))
+        progress.finish()
     return {
-        "rows": scored,
+        "rows": scored_rows,
         "rejected": tally.rows,
         "rejects": str(rejects_path) if on_error == "skip" else None,
         "output": str(target),
         "seconds": round(time.perf_counter() - started, 2),
     }
+
+
+def _results(
+    files: ExitStack,
+    config: Config,
+    folder: ModelFolder,
+    parquet: bool,
+    jobs: Iterator[ChunkJob],
+    workers: int,
+) -> Iterator[ChunkResult]:
+    """The chunk results, in order: from `workers` worker processes, or from this one."""
+    if workers > 1:
+        return files.enter_context(scored_in_workers(config, folder, parquet, jobs, workers))
+    score = ChunkScorer(config, load_trained(config, folder=folder), parquet)
+    return (score(job) for job in jobs)
+
+
+def _workers_for(source: Path, chunk_rows: int, workers: int | None) -> int:
+    """How many processes score the file: 1 for a small one (see IN_PROCESS_CHUNKS), else `workers`
+    (None: one per core)."""
+    count = _worker_count(workers)
+    if count == 1:
+        return 1
+    rows = _row_count(source)
+    rows = _csv_rows_guess(source) if rows is None else rows
+    if rows <= IN_PROCESS_CHUNKS * chunk_rows or (workers is None and rows < AUTO_WORKER_ROWS):
+        return 1
+    return count
+
+
+def _csv_rows_guess(source: Path, sample_bytes: int = 1 << 20) -> int:
+    """Rows of a CSV file judged from its size and the lines of its first megabyte (enough to choose
+    between one process and several)."""
+    with source.open("rb") as handle:
+        head = handle.read(sample_bytes)
+    lines = head.count(b"\n")
+    if not lines or len(head) < sample_bytes:
+        return max(lines - 1, 0)
+    return int(source.stat().st_size / (len(head) / lines))
+
+
+def _jobs(source: Path, chunk_rows: int, features, config: Config, score) -> Iterator[ChunkJob]:
+    """The file's chunks as jobs, rows numbered from 1; `score()` says, when a chunk is read, whether it
+    is still worth scoring (not once a bad row fails the file)."""
+    first = 1
+    for raw in read_table(source, chunk_rows):
+        raw = _columns_used(raw, features, config, source)
+        yield ChunkJob(raw, first, score())
+        first += len(raw)
+
+
+def _worker_count(workers: int | None) -> int:
+    """None: one per core this process may use."""
+    if workers is not None:
+        return workers
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return len(cores) if cores else os.cpu_count() or 1
+
+
+def _row_count(source: Path) -> int | None:
+    """Rows in the file when that costs nothing (Parquet: its metadata); None for CSV."""
+    if table_kind(source) != "parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(source).metadata.num_rows
+    except (OSError, ValueError):  # not Parquet after all: the reader says so in its own words
+        return None
 
 
 def _columns_used(
@@ -197,80 +275,3 @@ class _Tally:
             f"written ({counted}): {shown}. Fix them, or rerun with --on-error skip to score the other rows "
             f"and write the bad ones to {rejects}"
         )
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Reading and writing
-
-
-def _scored(chunk: pd.DataFrame, scorer: Scorer, config: Config) -> pd.DataFrame:
-    predictions = scorer.predict_frame(chunk)
-    ids = [name for name in config.data.id_columns if name in chunk.columns]
-    out = chunk[ids].reset_index(drop=True).copy()
-    out[PREDICTION_COLUMN] = predictions.labels
-    if predictions.probabilities is not None:
-        for index, label in enumerate(scorer.trained.classes):
-            out[f"{PROBABILITY_PREFIX}{label}"] = predictions.probabilities[:, index]
-    return out
-
-
-class _ChunkWriter:
-    """Appends chunks to a hidden temporary file beside the target; renames it into place on success.
-    Any failure to write is a UserError naming the path."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-        self.parquet = table_kind(target) == "parquet"
-        self.temp = target.with_name(f".{target.name}.partial")
-        self.writer: Any = None
-        self.columns: list[str] | None = None
-
-    def __enter__(self) -> _ChunkWriter:
-        with self._writing():  # fail now, before any scoring, when the place cannot be written
-            self.target.parent.mkdir(parents=True, exist_ok=True)
-            self.temp.touch()
-        return self
-
-    def write(self, frame: pd.DataFrame) -> None:
-        with self._writing():
-            self._write(frame)
-
-    def _write(self, frame: pd.DataFrame) -> None:
-        if self.parquet:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            # IDs as text: a chunk whose IDs are all missing must not change the file's column types.
-            ids = [
-                c for c in frame.columns if c != PREDICTION_COLUMN and not c.startswith(PROBABILITY_PREFIX)
-            ]
-            table = pa.Table.from_pandas(frame.astype(dict.fromkeys(ids, "string")), preserve_index=False)
-            if self.writer is None:
-                self.writer = pq.ParquetWriter(self.temp, table.schema)
-            self.writer.write_table(table.cast(self.writer.schema))
-        else:
-            frame.to_csv(self.temp, mode="a" if self.columns else "w", header=not self.columns, index=False)
-            self.columns = list(frame.columns)
-
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        try:
-            yield
-        except OSError as exc:
-            where = exc.filename or self.target
-            if isinstance(exc, FileExistsError | NotADirectoryError):
-                reason = f"{where} is a file, not a folder"  # a file on the way to the target
-            else:
-                reason = f"{exc.strerror or exc} ({where})"
-            raise UserError(
-                f"cannot write {self.target}: {reason}; choose a path in a folder you can write to"
-            ) from None
-
-    def __exit__(self, kind, error, traceback) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        if error is None and (self.columns is not None or self.writer is not None):
-            with self._writing():
-                self.temp.replace(self.target)
-        else:
-            self.temp.unlink(missing_ok=True)
