@@ -12,8 +12,8 @@ are never touched). Then, size by size, each command runs as a child process bes
     predict  `predict` with one worker and with the default workers  vs  read all + pipeline.predict
     drift    `drift --current` on the Parquet folder  vs  read all + Evidently's preset on 20,000 rows
 
-Printed per run: wall and CPU seconds, peak memory of the whole process tree, rows per second, and the
-ratio to the peer. Targets: train within 1.3x of its peer and 2x of the default boosting; predict peak
+Printed per run: wall and CPU seconds, peak memory of the whole process tree (proportional set size:
+library pages its processes share are counted once), rows per second, and the ratio to the peer. Targets: train within 1.3x of its peer and 2x of the default boosting; predict peak
 under 1 GiB and at least 70% of cores x the one-worker rate; audit under 2 GiB. Results:
 reports/benchmark_scale.json. The whole default run takes a while (tens of minutes on 2 cores).
 """
@@ -117,26 +117,38 @@ def build_tables(project: Path, source: Path, target: str, rows: int, folder: Pa
 # --- running and measuring ---------------------------------------------------------------------------------
 
 
-def tree_rss(pid: int) -> int:
-    """Resident memory of a process and all its descendants (Linux /proc), in bytes; 0 elsewhere."""
+def tree_memory(pid: int) -> int:
+    """Memory of a process and all its descendants (Linux /proc), in bytes: the sum of their proportional
+    set sizes (PSS: pages shared between worker processes, such as the libraries they all load, counted
+    once in all rather than once per process), or of their resident sizes where PSS cannot be read. 0
+    elsewhere."""
     parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            parents[int(entry.name)] = int(fields[1])
-            rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            continue
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
     family, frontier = {pid}, [pid]
     while frontier:
         parent = frontier.pop()
         children = [child for child, ppid in parents.items() if ppid == parent and child not in family]
         family.update(children)
         frontier += children
-    return sum(rss.get(member, 0) for member in family)
+    return sum(_process_memory(member) for member in family)
+
+
+def _process_memory(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def measure(command: list[str], cwd: Path, rows: int, label: str) -> dict[str, Any]:
@@ -150,7 +162,7 @@ def measure(command: list[str], cwd: Path, rows: int, label: str) -> dict[str, A
 
     def sample() -> None:
         while not stop.is_set():
-            peak[0] = max(peak[0], tree_rss(process.pid))
+            peak[0] = max(peak[0], tree_memory(process.pid))
             stop.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -171,6 +183,7 @@ def measure(command: list[str], cwd: Path, rows: int, label: str) -> dict[str, A
     for reader in (*readers, sampler):
         reader.join()
     code = os.waitstatus_to_exitcode(status)
+    # The sampled tree (PSS), and never less than the largest single process's own peak (wait4).
     peak_bytes = max(peak[0], usage.ru_maxrss * 1024)
     result = {
         "label": label,

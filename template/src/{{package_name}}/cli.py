@@ -249,7 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=None,
-        help="processes that score chunks at once (default: predict.workers; null there = one per core)",
+        help="processes that score chunks at once (default: predict.workers; null there = one per core); "
+        "a file of at most 4 chunks is scored in this process, and so is one of fewer than 100000 rows "
+        "unless a number of workers is given",
     )
     predict.add_argument(
         "--engine",
@@ -273,7 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
         "drift",
         help="compare live traffic (the prediction log) with the training data; exit 1 on drift",
     )
-    drift.add_argument("--current", help="CSV or Parquet file of live rows instead of the prediction log")
+    drift.add_argument(
+        "--current",
+        help="live rows instead of the prediction log: a CSV or Parquet file, or a folder of Parquet files "
+        "(partitioned or not, e.g. dt=2026-11-01/part-0.parquet; sampled without being loaded)",
+    )
     window = drift.add_mutually_exclusive_group()
     window.add_argument("--since", help="only rows from this UTC date or time on (ISO 8601, e.g. 2025-05-01)")
     window.add_argument("--last", help="only rows of this recent period, e.g. 24h, 7d or 2w")
