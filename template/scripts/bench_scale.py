@@ -15,7 +15,8 @@ are never touched). Then, size by size, each command runs as a child process bes
 Printed per run: wall and CPU seconds, peak memory of the whole process tree (proportional set size:
 library pages its processes share are counted once), rows per second, and the ratio to the peer.
 Targets: train within 1.3x of its peer and 2x of the default boosting; predict peak under 1 GiB and at
-least 70% of cores x the one-worker rate; audit under 2 GiB. Results: reports/benchmark_scale.json. The whole default run takes a while (tens of minutes on 2 cores).
+least 70% of cores x the one-worker rate; audit under 2 GiB. Results: reports/benchmark_scale.json.
+The whole default run takes a while (tens of minutes on 2 cores).
 """
 
 from __future__ import annotations
