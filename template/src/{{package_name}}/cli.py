@@ -108,13 +108,9 @@ def _predict(args: argparse.Namespace) -> int:
 
         workers = args.workers if args.workers is not None else config.predict.workers
         with sigterm_as_interrupt():  # the partial output is removed on SIGTERM as on Ctrl+C
+            paths = Path(args.input), Path(args.output)
             summary = score_file(
-                config,
-                Path(args.input),
-                Path(args.output),
-                chunk_rows=chunk_rows,
-                on_error=args.on_error,
-                workers=workers,
+                config, *paths, chunk_rows=chunk_rows, on_error=args.on_error, workers=workers
             )
     scored = f"{summary['rows']:,} rows scored"
     if summary["rejects"]:
