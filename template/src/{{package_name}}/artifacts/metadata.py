@@ -97,6 +97,8 @@ class DataInfo:
     rows_missing_time: int = 0
     rows_used: int = 0
     time_range: dict[str, str] | None = None  # {"start", "end"} with a time column
+    # Usable rows when more than model.max_train_rows: training used a seeded sample of rows_used of them.
+    rows_sampled_from: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,6 +108,7 @@ class DataInfo:
             "rows_missing_target": self.rows_missing_target,
             "rows_missing_time": self.rows_missing_time,
             "rows_used": self.rows_used,
+            "rows_sampled_from": self.rows_sampled_from,
             "time_range": self.time_range,
         }
 
@@ -120,6 +123,7 @@ class DataInfo:
             rows_missing_time=raw.get("rows_missing_time", 0),
             rows_used=raw.get("rows_used", 0),
             time_range=raw.get("time_range"),
+            rows_sampled_from=raw.get("rows_sampled_from"),
         )
 
 

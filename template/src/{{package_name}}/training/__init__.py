@@ -8,6 +8,8 @@ modules, in the order the data flows:
 - `classes`, `folds`: the target's classes and the positive class; the cross-validation folds (stratified,
   grouped by ID, or in time order);
 - `evaluate`: model and baseline cross-validated on the same folds, with out-of-fold predictions;
+- `parallel`: how many folds are fitted at once (`model.n_jobs`, cores, memory) and running them in
+  threads without oversubscribing the cores;
 - `gate`: the quality gate and the warnings that do not fail it;
 - `calibration`: the probability calibration fitted on the out-of-fold probabilities, and the one function
   that applies it (training and serving alike);

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from ..core.progress import say
 from ..core.wording import number, plain
 from .classes import class_labels, label_array, resolve_positive_class
 from .folds import make_splits
+from .parallel import fold_workers, run_parallel
 
 
 @dataclass
@@ -87,6 +89,34 @@ def _score(model: Any, X: pd.DataFrame, y: pd.Series, cv: CVResult, problem_type
     return prediction, proba
 
 
+@dataclass
+class _Fold:
+    """One fold's outcome: both scores, the model's validation predictions, the model, and its time."""
+
+    model_scores: dict[str, list[float]]
+    baseline_scores: dict[str, list[float]]
+    prediction: np.ndarray
+    probability: np.ndarray | None
+    model: Any
+    seconds: float
+
+
+def _fit_fold(make_model, make_baseline, X, y, split, cv: CVResult, problem_type: str) -> _Fold:
+    """Fit and score model and baseline on one fold (safe to run in a thread: it shares only reads)."""
+    start = time.perf_counter()
+    train_index, test_index = split
+    X_train, y_train = X.iloc[train_index], y.iloc[train_index]
+    X_test, y_test = X.iloc[test_index], y.iloc[test_index]
+    names = PROBLEM_METRICS[problem_type]
+    model_scores: dict[str, list[float]] = {name: [] for name in names}
+    baseline_scores: dict[str, list[float]] = {name: [] for name in names}
+    model = make_model(len(train_index)).fit(X_train, y_train)
+    prediction, proba = _score(model, X_test, y_test, cv, problem_type, model_scores)
+    baseline = make_baseline(len(train_index)).fit(X_train, y_train)
+    _score(baseline, X_test, y_test, cv, problem_type, baseline_scores)
+    return _Fold(model_scores, baseline_scores, prediction, proba, model, time.perf_counter() - start)
+
+
 def cross_validate(
     make_model: Callable[[int], Any],
     make_baseline: Callable[[int], Any],
@@ -94,44 +124,54 @@ def cross_validate(
     y: pd.Series,
     config: Config,
 ) -> CVResult:
-    """Fit and score model and baseline on the same folds, with a progress line per fold. The factories
-    take the number of training rows, which small tables need to size the model."""
+    """Fit and score model and baseline on the same folds, several folds at once when cores and memory
+    allow (`model.n_jobs`; see `parallel`), with a progress line per fold as it finishes. The scores are
+    the same whatever the number of folds at once. The factories take the number of training rows, which
+    small tables need to size the model."""
     method, splits, grouped_by = make_splits(config, X, y)
     classes = class_labels(y) if config.is_classification else None
     positive = resolve_positive_class(config, y) if config.problem_type == "binary" else None
     names = PROBLEM_METRICS[config.problem_type]
-    model_scores: dict[str, list[float]] = {name: [] for name in names}
-    baseline_scores: dict[str, list[float]] = {name: [] for name in names}
-    oof_index, oof_pred, oof_proba = [], [], []
     result = CVResult(
-        method, len(splits), model_scores, baseline_scores, classes, positive, splits, grouped_by, len(y)
-    )
-    say(f"… {method}")
+        method, len(splits), {name: [] for name in names}, {name: [] for name in names}, classes, positive,
+        splits, grouped_by, len(y),
+    )  # fmt: skip
+    workers = fold_workers(config, len(splits), len(y), X.shape[1])
+    say(f"… {method}" + (f", {workers} folds at once" if workers > 1 else ""))
     if positive is not None:
         say(f"  binary metrics are about {config.data.target} = {positive!r} (data.positive_class to change)")
-    for fold, (train_index, test_index) in enumerate(splits, start=1):
-        start = time.perf_counter()
-        X_train, y_train = X.iloc[train_index], y.iloc[train_index]
-        X_test, y_test = X.iloc[test_index], y.iloc[test_index]
-        for scores, factory in ((model_scores, make_model), (baseline_scores, make_baseline)):
-            fitted = factory(len(train_index)).fit(X_train, y_train)
-            prediction, proba = _score(fitted, X_test, y_test, result, config.problem_type, scores)
-            if scores is model_scores:
-                oof_index.append(test_index)
-                oof_pred.append(prediction)
-                if proba is not None:
-                    oof_proba.append(proba)
-                result.last_fold_model = fitted
-                result.last_fold_validation = (X_test, y_test)
-        result.fold_seconds.append(time.perf_counter() - start)
-        gate_metric = names[0]  # the first metric is the one the gate compares
+    tasks = [
+        partial(_fit_fold, make_model, make_baseline, X, y, split, result, config.problem_type)
+        for split in splits
+    ]
+    folds: dict[int, _Fold] = {}
+    gate_metric = names[0]  # the first metric is the one the gate compares
+    for index, fold in run_parallel(tasks, workers):
+        folds[index] = fold
+        model, baseline = fold.model_scores[gate_metric][0], fold.baseline_scores[gate_metric][0]
         say(
-            f"  fold {fold}/{len(splits)}: {gate_metric} model {number(model_scores[gate_metric][-1])}, "
-            f"baseline {number(baseline_scores[gate_metric][-1])} ({result.fold_seconds[-1]:.1f} s)"
+            f"  fold {index + 1}/{len(splits)}: {gate_metric} model {number(model)}, "
+            f"baseline {number(baseline)} ({fold.seconds:.1f} s)"
         )
-    result.oof_index = np.concatenate(oof_index)
-    result.oof_prediction = np.concatenate(oof_pred)
-    result.oof_probability = np.concatenate(oof_proba) if oof_proba else None
+    return _collect(result, [folds[index] for index in range(len(splits))], X, y)
+
+
+def _collect(result: CVResult, folds: list[_Fold], X: pd.DataFrame, y: pd.Series) -> CVResult:
+    """The folds' outcomes, in fold order, gathered into `result` (scores, out-of-fold predictions, the
+    last fold's model and validation rows for permutation importance)."""
+    for fold in folds:
+        for name, values in fold.model_scores.items():
+            result.model_scores[name].extend(values)
+        for name, values in fold.baseline_scores.items():
+            result.baseline_scores[name].extend(values)
+        result.fold_seconds.append(fold.seconds)
+    result.oof_index = np.concatenate([test_index for _, test_index in result.splits])
+    result.oof_prediction = np.concatenate([fold.prediction for fold in folds])
+    probabilities = [fold.probability for fold in folds if fold.probability is not None]
+    result.oof_probability = np.concatenate(probabilities) if probabilities else None
+    last_test = result.splits[-1][1]
+    result.last_fold_model = folds[-1].model
+    result.last_fold_validation = (X.iloc[last_test], y.iloc[last_test])
     return result
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..artifacts.metadata import GateVerdict, ModelMetadata
+from ..artifacts.metadata import DataInfo, GateVerdict, ModelMetadata
 from ..artifacts.paths import CONTRACT_FILE, MODEL_FILE, ReportFolder
 from ..core.metrics import METRICS, reported
 from ..core.wording import number
@@ -133,6 +133,7 @@ def render_model_card(metadata: ModelMetadata, contract: Contract) -> str:
         f"- Source: `{data.path}` (sha256 `{data.sha256[:12]}…`){period}.",
         f"- Rows: {data.rows_read:,} read, {data.rows_missing_target:,} dropped without a target, "
         f"{data.rows_used:,} used.",
+        *_sample_lines(data),
         f"- Features: {len(features)} ({kinds['numeric']} numeric, {kinds['categorical']} categorical, "
         f"{kinds['datetime']} dates turned into calendar features).",
         *_excluded_lines(excluded),
@@ -193,6 +194,16 @@ def render_model_card(metadata: ModelMetadata, contract: Contract) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _sample_lines(data: DataInfo) -> list[str]:
+    """The sentence saying that training used a sample, when it did (model.max_train_rows)."""
+    if not data.rows_sampled_from:
+        return []
+    return [
+        f"- Sample: trained on a seeded sample of {data.rows_used:,} of the {data.rows_sampled_from:,} "
+        "usable rows (model.max_train_rows; stratified by class for classification, in the rows' order)."
+    ]
 
 
 def _excluded_lines(excluded: list[dict[str, Any]]) -> list[str]:

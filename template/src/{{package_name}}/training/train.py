@@ -37,7 +37,7 @@ from ..data.training_data import prepare_training_data
 from .calibration import calibrated_cv, fit_calibration
 from .evaluate import CVResult, cross_validate, score_fitted_on_folds
 from .gate import cautions, gate
-from .pipeline import build_pipeline
+from .pipeline import build_pipeline, make_estimator
 from .write import TrainingRun, now, write_artifacts
 
 
@@ -82,6 +82,11 @@ def _run_train(config: Config, data_path: Path | None, as_shadow: bool) -> Model
         frame = load_table(source, config.data.missing_values)
         training = prepare_training_data(frame, config, source)
     say(f"  {training.rows_read:,} rows read, {training.rows_used:,} used")
+    if training.rows_sampled_from:
+        say(
+            f"  training on a seeded sample of {training.rows_used:,} of {training.rows_sampled_from:,} rows "
+            "(model.max_train_rows)"
+        )
     if training.rows_missing_target:
         say(f"  dropped {training.rows_missing_target:,} rows with no value in target {config.data.target!r}")
     if training.rows_missing_time:
@@ -91,7 +96,7 @@ def _run_train(config: Config, data_path: Path | None, as_shadow: bool) -> Model
     X, y = training.frame, training.target
     cv = cross_validate(
         lambda rows: build_pipeline(contract, config, rows=rows),
-        lambda rows: build_pipeline(contract, config, baseline=True),
+        lambda rows: make_estimator(config, baseline=True),  # the dummy reads only the target
         X,
         y,
         config,
@@ -108,7 +113,11 @@ def _run_train(config: Config, data_path: Path | None, as_shadow: bool) -> Model
         data_sha256=file_sha256(source),
         schema_hash=contract.schema_hash,
         rows_used=training.rows_used,
-        settings={"cv_folds": config.model.cv_folds, "random_state": config.model.random_state},
+        settings={
+            "cv_folds": config.model.cv_folds,
+            "random_state": config.model.random_state,
+            "max_train_rows": config.model.max_train_rows,
+        },
         data_path=str(data_path) if data_path is not None else None,
     )
     if champion is not None:

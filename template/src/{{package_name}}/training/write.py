@@ -220,6 +220,7 @@ def _metadata(
             rows_missing_time=training.rows_missing_time,
             rows_used=training.rows_used,
             time_range=_time_range(training.frame, config),
+            rows_sampled_from=training.rows_sampled_from,
         ),
         reference=reference,
         groups=group_metrics(
