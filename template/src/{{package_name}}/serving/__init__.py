@@ -8,6 +8,8 @@ the order the data flows:
 - `scoring`: `Scorer`, predictions (labels, probabilities, values) for a frame of records;
 - `row_checks`: the API's rules for a record applied to every row of a file;
 - `batch`: `predict --input`, a file scored in chunks, with rejected rows set aside on request;
+- `spark_batch`: `predict --engine spark`, a file, folder or table scored on a Spark session (the driver);
+- `spark_rows`: what the Spark executors run on each batch: the checks and scorer of `batch`;
 - `explain`: SHAP explanations of single predictions;
 - `api`: the HTTP service (routes, schemas built from the data contract, metrics, the prediction log);
 - `serve`: the command, which starts uvicorn with the app factory of `api`.
