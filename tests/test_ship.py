@@ -517,6 +517,68 @@ def test_kubernetes_model_volume_overlay(tmp_path, api_auth: str) -> None:
     assert {"logs", "tmp"} <= set(mounts) and ("API_KEY" in env) == (api_auth == "api_key")
 
 
+@pytest.mark.parametrize("api_auth", ["api_key", "none"])
+def test_kubernetes_batch_scoring_cronjob(tmp_path, api_auth: str) -> None:
+    """deploy/k8s-batch/: a CronJob that runs `predict` in the serving image on the batch volume, once at a
+    time; bad input (exit 2) fails the job without a retry. Its own kustomization, apart from the API's:
+    applying the API starts no scheduled work. The manifests validate and the command parses with the
+    project's own command line."""
+    project = render(tmp_path / "project", skip_tasks=True, api_auth=api_auth)
+    folder = project / "deploy" / "k8s-batch"
+    kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text())
+    resources = {name: yaml.safe_load((folder / name).read_text()) for name in kustomization["resources"]}
+    assert set(resources) == {path.name for path in folder.glob("*.yaml")} - {"kustomization.yaml"}
+    tool("kubernetes-validate", "--strict", *sorted(resources), cwd=folder)
+    kinds = {resource["kind"]: resource for resource in resources.values()}
+    assert set(kinds) == {"CronJob", "PersistentVolumeClaim"}
+    assert "k8s-batch" not in (project / "deploy" / "k8s" / "kustomization.yaml").read_text()
+
+    cron = kinds["CronJob"]["spec"]
+    assert len(cron["schedule"].split()) == 5 and cron["concurrencyPolicy"] == "Forbid"
+    job = cron["jobTemplate"]["spec"]
+    pod = job["template"]["spec"]
+    [container] = pod["containers"]
+    api = manifests(project)["deployment.yaml"]["spec"]["template"]["spec"]
+    assert container["image"] == api["containers"][0]["image"]  # the serving image, the model inside
+    assert pod["securityContext"] == api["securityContext"] and pod["restartPolicy"] == "Never"
+    [rule] = job["podFailurePolicy"]["rules"]
+    assert rule["action"] == "FailJob" and rule["onExitCodes"]["values"] == [2]
+    assert rule["onExitCodes"]["containerName"] == container["name"]
+
+    # The shell line, with the date filled in as `date +%F` would, is a valid `predict` command line.
+    line = container["args"][0]
+    assert container["command"] == ["/bin/sh", "-c"] and "$(date +%F)" in line
+    argv = shlex.split(line.split("exec ", 1)[1].replace("$(date +%F)", "2030-01-31"))
+    slug = yaml.safe_load((project / ".copier-answers.yml").read_text())["project_slug"]
+    assert argv[0] == slug
+    package = read_answers_package(project)
+    parse = (
+        f"import json, sys; from {package}.cli import build_parser; "
+        "print(json.dumps(vars(build_parser().parse_args(sys.argv[1:])), default=str))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", parse, *argv[1:]],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(project / "src")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    args = json.loads(result.stdout)
+    assert args["command"] == "predict" and args["engine"] == "local" and args["on_error"] == "skip"
+    assert args["output"] == "/data/scored/2030-01-31.csv"
+    assert args["workers"] == int(container["resources"]["limits"]["cpu"])  # one worker per core it gets
+    mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    for path in (args["input"], args["output"]):
+        [mount] = [mount for mount in mounts if path.startswith(mount + "/")]
+        claim = volumes[mounts[mount]]["persistentVolumeClaim"]["claimName"]
+        assert claim == kinds["PersistentVolumeClaim"]["metadata"]["name"]
+    assert "/app/logs" in mounts and "/tmp" in mounts  # the only writable places of a read-only root
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+
+
 def read_answers_package(project: Path) -> str:
     return yaml.safe_load((project / ".copier-answers.yml").read_text())["package_name"]
 

@@ -10,6 +10,8 @@ the order the data flows:
 - `batch`: `predict --input`, a file scored in chunks, with rejected rows set aside on request;
 - `batch_chunks`: one chunk checked, scored and encoded, and the writer of the output files;
 - `batch_workers`: the chunks of a large file scored by one worker process per core, in the input's order;
+- `spark_batch`: `predict --engine spark`, a file, folder or table scored on a Spark session (the driver);
+- `spark_rows`: what the Spark executors run on each batch: the checks and scorer of `batch`;
 - `explain`: SHAP explanations of single predictions;
 - `api`: the HTTP service (routes, schemas built from the data contract, metrics, the prediction log);
 - `serve`: the command, which starts uvicorn with the app factory of `api`.

@@ -34,7 +34,7 @@ from ..core.config import Config
 from ..core.errors import UserError
 from ..core.progress import RowProgress
 from ..data.tables import read_table, table_kind
-from .batch_chunks import ChunkJob, ChunkResult, ChunkScorer, ChunkWriter, scored
+from .batch_chunks import ChunkJob, ChunkResult, ChunkScorer, ChunkWriter
 from .batch_workers import scored_in_workers
 from .trained_model import load_trained
 
@@ -45,7 +45,6 @@ SHOWN_PROBLEMS = 5  # bad values quoted in the error message
 # unless a number of workers was asked for (--workers, predict.workers).
 IN_PROCESS_CHUNKS = 4
 AUTO_WORKER_ROWS = 100_000
-_scored = scored  # (the name the Spark engine scores its batches by)
 
 
 def score_file(
@@ -73,7 +72,7 @@ def score_file(
     folder = model_folder(config.models_dir)  # one version for the whole run, in every worker
     features = ModelMetadata.read(folder.metadata).input_features
     parquet = table_kind(target) == "parquet"
-    tally = _Tally()
+    tally = Tally()
     rows = scored_rows = 0
     jobs = _jobs(source, chunk_rows, features, config, lambda: not (tally.rows and on_error == "fail"))
     with ExitStack() as files:
@@ -248,7 +247,7 @@ def _require_pyarrow() -> None:
 
 
 @dataclass
-class _Tally:
+class Tally:
     """The bad rows of a file so far: how many, and the first few problems for the message."""
 
     rows: int = 0
