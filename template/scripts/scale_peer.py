@@ -100,7 +100,8 @@ def train(config_path: Path, table: Path, default: bool = False) -> dict:
                 HistGradientBoostingClassifier if config.is_classification else HistGradientBoostingRegressor
             )
             return cls(random_state=config.model.random_state)
-        return _package("training.pipeline").make_estimator(config, rows=len(splits[0][0]))
+        make = _package("training.pipeline").make_estimator
+        return make(config, rows=len(splits[0][0]), table_rows=len(frame))
 
     scorer = get_scorer(_package("core.metrics").METRICS[config.gate_metric].sklearn_scoring)
     scores = [

@@ -95,7 +95,7 @@ def _run_train(config: Config, data_path: Path | None, as_shadow: bool) -> Model
     contract_mod.check_matches(training.frame, contract, config)
     X, y = training.frame, training.target
     cv = cross_validate(
-        lambda rows: build_pipeline(contract, config, rows=rows),
+        lambda rows: build_pipeline(contract, config, rows=rows, table_rows=len(X)),
         lambda rows: make_estimator(config, baseline=True),  # the dummy reads only the target
         X,
         y,
@@ -142,7 +142,7 @@ def _run_train(config: Config, data_path: Path | None, as_shadow: bool) -> Model
         )
     cv = _calibrate(cv, y, config)
     with step(f"final fit on all {training.rows_used:,} rows"):
-        model = build_pipeline(contract, config, rows=len(X)).fit(X, y)
+        model = build_pipeline(contract, config, rows=len(X), table_rows=len(X)).fit(X, y)
     with step("feature importance (permutation, on the last validation fold)"):
         importance = feature_importance(cv, contract, config)
     warnings = cautions(cv, verdict.to_json(), importance)
