@@ -16,6 +16,7 @@ order (so the output equals the one of a single process, row for row).
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -48,8 +49,9 @@ def scored_in_workers(
     context = multiprocessing.get_context(_start_method())
     if context.get_start_method() == "forkserver":
         context.set_forkserver_preload(PRELOAD)
+    threads = max(1, (os.cpu_count() or 1) // workers)  # each worker's share of the cores
     executor = ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(config, folder, parquet)
+        workers, mp_context=context, initializer=_start_worker, initargs=(config, folder, parquet, threads)
     )
     try:
         yield _in_order(executor, jobs, workers * IN_FLIGHT_PER_WORKER)
@@ -106,11 +108,16 @@ def _stop(executor: ProcessPoolExecutor) -> None:
 # In a worker process
 
 
-def _start_worker(config: Config, folder: ModelFolder, parquet: bool) -> None:
+def _start_worker(config: Config, folder: ModelFolder, parquet: bool, threads: int) -> None:
     """Load the model once. A failure is kept and raised by the first chunk, so that the command shows it
-    as its one error line (an error of the initializer itself would only break the pool)."""
+    as its one error line (an error of the initializer itself would only break the pool). The worker's
+    native thread pools (OpenMP of the boosting, BLAS) get its share of the cores: one per worker on a
+    full pool, rather than every core each, which would make the workers fight over them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C: the command stops the workers itself
     try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads)
         _WORKER["scorer"] = ChunkScorer(config, load_trained(config, folder=folder), parquet)
     except Exception as error:  # noqa: BLE001 (raised again, in the command, by the first chunk)
         _WORKER["error"] = error
