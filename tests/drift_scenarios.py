@@ -59,6 +59,7 @@ def scenarios_of(package: str) -> dict:
     run = importlib.import_module(f"{package}.drift.evidently_run")
     policy = importlib.import_module(f"{package}.drift.alarm")
     noise = importlib.import_module(f"{package}.drift.noise")
+    sampling = importlib.import_module(f"{package}.drift.parquet_sample")
     metadata = trained_model.read_metadata(config)
     columns, _ = columns_mod.monitored_columns(metadata, config.drift)
     reference = current_mod.read_reference(config, metadata, columns)
@@ -75,7 +76,7 @@ def scenarios_of(package: str) -> dict:
 
     def draw(rows: int, seed: int) -> pd.DataFrame:
         drawn = reference.sample(rows, replace=True, random_state=seed).reset_index(drop=True)
-        return drawn.iloc[current_mod._sample_positions(rows, config.drift.sample_rows, seed)]
+        return drawn.iloc[sampling.sample_positions(rows, config.drift.sample_rows, seed)]
 
     false_alarms = {}
     for rows in SIZES:
