@@ -357,7 +357,7 @@ def run_ci_script(tmp_path: Path, *, bare: bool) -> list[str]:
     stub(folder, "sudo", 'exec "$@"')  # used when not run as root
     stub(folder, "python3", "exit 1" if bare else "exit 0")  # `-m pip` / `-m uv`: missing or there
     if not bare:
-        for name in ("git", "chromium"):
+        for name in ("git", "chromium", "java"):
             stub(folder, name, "exit 0")
     result = subprocess.run(
         ["/bin/bash", TEMPLATE_ROOT / ".ci" / "run"],
@@ -374,7 +374,7 @@ def run_ci_script(tmp_path: Path, *, bare: bool) -> list[str]:
 def test_ci_script_installs_what_a_bare_debian_lacks(tmp_path) -> None:
     calls = run_ci_script(tmp_path, bare=True)
     install = next(call.split() for call in calls if call.startswith("apt-get install"))
-    assert {"chromium", "git", "python3-pip"} <= set(install), install
+    assert {"chromium", "git", "python3-pip", "default-jre-headless"} <= set(install), install
     assert calls[-1] == "make test"
 
 

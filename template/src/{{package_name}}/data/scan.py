@@ -67,7 +67,7 @@ def csv_source(path: Path, width: int) -> str:
     columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width))
     return (
         f"read_csv({literal(str(path))}, header = true, delim = ',', quote = '\"', escape = '\"', "
-        f"auto_detect = false, strict_mode = true, columns = {{{columns}}})"
+        f"auto_detect = false, strict_mode = true, columns = " + "{" + columns + "})"
     )
 
 
