@@ -78,9 +78,10 @@ def score_file(
     with ExitStack() as files:
         writer = files.enter_context(ChunkWriter(target, parquet))
         rejects = files.enter_context(ChunkWriter(rejects_path, False)) if on_error == "skip" else None
-        used = _workers_for(source, chunk_rows, workers)
+        total = _row_count(source)  # known for Parquet (its metadata), None for CSV
+        used = _workers_for(source, chunk_rows, workers, total)
         results = _results(files, config, folder, parquet, jobs, used)
-        progress = RowProgress("scored" + (f" by {used} processes" if used > 1 else ""), _row_count(source))
+        progress = RowProgress("scored" + (f" by {used} processes" if used > 1 else ""), total)
         for result in results:
             rows += result.rows
             progress.add(result.rows)
@@ -119,13 +120,12 @@ def _results(
     return (score(job) for job in jobs)
 
 
-def _workers_for(source: Path, chunk_rows: int, workers: int | None) -> int:
+def _workers_for(source: Path, chunk_rows: int, workers: int | None, rows: int | None) -> int:
     """How many processes score the file: 1 for a small one (see IN_PROCESS_CHUNKS), else `workers`
-    (None: one per core)."""
+    (None: one per core). `rows`: the file's row count when known (else guessed from a CSV's size)."""
     count = _worker_count(workers)
     if count == 1:
         return 1
-    rows = _row_count(source)
     rows = _csv_rows_guess(source) if rows is None else rows
     if rows <= IN_PROCESS_CHUNKS * chunk_rows or (workers is None and rows < AUTO_WORKER_ROWS):
         return 1
