@@ -229,6 +229,13 @@ CORPUS_TIMINGS = TEMPLATE_ROOT / "build" / "corpus_timings.jsonl"
 SESSION_STARTED = time.time()  # when this process imported the helpers: the main process's session start
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `long_running` tests first, the others in their usual order: a parallel run hands out tests in
+    collection order, and a ten-minute test taken last would keep one worker busy long after the others
+    are done. The order is the same in every worker, as pytest-xdist requires."""
+    items.sort(key=lambda item: item.get_closest_marker("long_running") is None)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or not CORPUS_TIMINGS.exists():
         return

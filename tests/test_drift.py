@@ -20,7 +20,8 @@ import yaml
 
 from conftest import PROJECT_ENV, check, render, run
 
-pytestmark = pytest.mark.slow
+# One group: the three trained projects of the module are built once, on one worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("drift")]
 
 SCENARIOS = Path(__file__).with_name("drift_scenarios.py")
 

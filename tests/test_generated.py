@@ -64,10 +64,20 @@ def assert_reported(project: Project, metadata: dict) -> None:
     assert "data:image/png;base64," in page and "https://" not in page and "http://" not in page
 
 
+# `make test` of the default project runs its whole suite, in two tests (quick tier, slow tier) that
+# parallel workers can take at once: together they are the longest part of this suite.
+QUICK_TIER = "PYTEST_ARGS=-m 'not slow'"
+
+
+@pytest.mark.long_running
 def test_default_project_make_targets(default_project: Path) -> None:
     """The README's path on the default answers: make audit, make train, make test, make lint."""
-    for target in ("audit", "train", "test", "lint"):
+    for target in ("audit", "train"):
         check(run(["make", target], cwd=default_project))
+    tests = check(run(["make", "test", QUICK_TIER], cwd=default_project))
+    summary = tests.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and " deselected" in summary, summary
+    check(run(["make", "lint"], cwd=default_project))
     audit = json.loads((default_project / "reports/audit/audit.json").read_text())
     flagged = json.dumps(audit)
     assert "cancellation_reason" in flagged and "contact_email" in flagged
@@ -82,6 +92,14 @@ def test_default_project_make_targets(default_project: Path) -> None:
     assert "ROC AUC" in card and "guessing does this 50% of the time" in card
     # The console script is installed and answers at once.
     check(run([default_project / ".venv/bin/acme-churn", "--help"], cwd=default_project))
+
+
+@pytest.mark.long_running
+def test_default_project_slow_tier(default_project: Path) -> None:
+    """The rest of `make test`: the generated suite's slow tier (servers, worker processes, the benchmark)."""
+    result = check(run(["make", "test", "PYTEST_ARGS=-m slow"], cwd=default_project))
+    summary = result.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and " deselected" in summary, summary
 
 
 def test_notebook_executes(default_project: Path) -> None:
@@ -102,6 +120,7 @@ def test_notebook_executes(default_project: Path) -> None:
 ANSWER_FREE = ("test_audit.py", "test_model_store.py")
 
 
+@pytest.mark.long_running
 @pytest.mark.parametrize("family", ["gradient_boosting", "random_forest", "linear"])
 @pytest.mark.parametrize("problem_type", ["binary", "multiclass", "regression"])
 def test_problem_type_by_model_family(make_project, problem_type: str, family: str) -> None:

@@ -18,7 +18,8 @@ import pytest
 
 from conftest import Project, check, render, run
 
-pytestmark = pytest.mark.slow
+# One group: the module's project (an install with pyspark) is built once, on one worker.
+pytestmark = [pytest.mark.slow, pytest.mark.long_running, pytest.mark.xdist_group("spark")]
 
 SAMPLE = "data/sample/customer_churn.csv"
 ID = "customer_id"
