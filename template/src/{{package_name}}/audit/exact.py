@@ -129,8 +129,8 @@ def judge_columns(scan: Scan, names: list[str], native: dict[str, str]) -> list[
     width = 7 + len(numbers)
     for i, column in enumerate(columns):
         *counts, found = row[1 + width * i : 8 + width * i]
-        judge(column, native.get(column.name), *counts)
         column.markers = {str(k): int(v) for k, v in (found or {}).items()}
+        judge(column, native.get(column.name), *counts)
         hits = row[8 + width * i : 1 + width * (i + 1)]
         column.number_hits = {marker: int(n) for marker, n in zip(numbers, hits, strict=True)}
     return columns
@@ -149,13 +149,16 @@ def judge(
     """What pandas reads the column as, from counts over all its values: its file type when the file has
     types (Parquet), else numbers when every value is one (an empty column too), booleans when every value
     is True/False, else text; in text, the common markers are missing when the other values (`rest`: not
-    markers, not configured) are all numbers or all booleans, as `data.tables.mark_missing` decides."""
-    if native:
+    markers, not configured) are all numbers or all booleans, as `data.tables.mark_missing` decides (for a
+    text column of a typed file only when it holds a marker: without one, pandas leaves its text alone)."""
+    if native in ("number", "boolean"):
         column.kind = column.values = native
-    elif not not_number:
+    elif native != "text" and not not_number:
         column.kind = column.values = "number"
-    elif not not_boolean:
+    elif native != "text" and not not_boolean:
         column.kind = column.values = "boolean"
+    elif native == "text" and not column.markers:
+        pass
     elif rest and not (rest_not_boolean and rest_not_number):
         column.markers_missing = True
         column.values = "boolean" if not rest_not_boolean else "number"

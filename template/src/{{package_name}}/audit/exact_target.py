@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .exact import Column
-from .target import SKEW_LIMIT, class_balance
+from .target import SKEW_LIMIT, class_balance, most_common_first
 
 
 def classes(labels: pd.DataFrame, column: Column, missing: int) -> dict[str, Any]:
@@ -23,9 +23,7 @@ def classes(labels: pd.DataFrame, column: Column, missing: int) -> dict[str, Any
         values = values.astype("int64" if whole else "float64")
     text = values.astype(str) if column.values != "boolean" else values.map({True: "True", False: "False"})
     counts = pd.Series(present["rows"].to_numpy(), index=text.to_numpy()).astype("int64")
-    counts = counts.groupby(level=0).sum()
-    order = sorted(counts.index, key=lambda label: (-counts[label], label))
-    return class_balance(counts[order], missing)
+    return class_balance(most_common_first(counts.groupby(level=0).sum()), missing)
 
 
 def numeric_from_values(values: pd.DataFrame, rows: int) -> dict[str, Any]:

@@ -25,7 +25,14 @@ def target_distribution(frame: pd.DataFrame, config: Config) -> dict[str, Any]:
 
 
 def _class_balance(target: pd.Series) -> dict[str, Any]:
-    return class_balance(target.dropna().astype(str).value_counts(), int(target.isna().sum()))
+    counts = most_common_first(target.dropna().astype(str).value_counts())
+    return class_balance(counts, int(target.isna().sum()))
+
+
+def most_common_first(counts: pd.Series) -> pd.Series:
+    """Rows per label, most common first and equal counts in label order: the same order whatever the
+    order of the rows (the majority and minority classes of a tie do not depend on which came first)."""
+    return counts[sorted(counts.index, key=lambda label: (-counts[label], label))]
 
 
 def class_balance(counts: pd.Series, missing: int) -> dict[str, Any]:

@@ -73,7 +73,8 @@ def csv_source(path: Path, width: int) -> str:
 
 def parquet_source(path: Path, names: list[str]) -> tuple[str, dict[str, str]]:
     """The Parquet file as text columns c0, c1, ... and the columns whose type already says what they
-    are ("number" or "boolean": pandas reads them so, whatever their values)."""
+    are ("number" or "boolean": pandas reads them so, whatever their values; "text": pandas keeps text as
+    text, numbers in it too, unless missing-value markers in it are set to missing)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -84,6 +85,8 @@ def parquet_source(path: Path, names: list[str]) -> tuple[str, dict[str, str]]:
             native[name] = "boolean"
         elif pa.types.is_integer(field.type) or pa.types.is_floating(field.type):
             native[name] = "number"
+        elif pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            native[name] = "text"
     selected = ", ".join(f"CAST({quoted(field.name)} AS VARCHAR) AS c{i}" for i, field in enumerate(schema))
     return f"(SELECT {selected} FROM read_parquet({literal(str(path))}))", native
 
