@@ -69,12 +69,21 @@ def spark_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for row, column, value in BROKEN:
         bad.loc[row - 1, column] = value
     bad.to_csv(data / "bad.csv", index=False)
+    # Quoted line breaks inside values (an ID and a category), as exports of free-text fields carry them.
+    multiline = sample.head(200).copy()
+    multiline.loc[4, ID] = "C-line\nbreak"
+    multiline.loc[9, "cancellation_reason"] = 'moved\n"abroad", then\r\nback'
+    multiline.to_csv(data / "multiline.csv", index=False)
+    # An earlier output where the failing run writes: a failed run must leave it as it was.
+    (root / "out" / "spark_fail.parquet").mkdir(parents=True)
+    (root / "out" / "spark_fail.parquet" / "part-earlier.parquet").write_bytes(b"an earlier run")
     local = {
         name: project.cli("predict", "--input", source, "--output", f"out/{name}.parquet", *extra)
         for name, source, extra in [
             ("local", SAMPLE, []),
             ("local_fail", "data/bad.csv", []),
             ("local_skip", "data/bad.csv", ["--on-error", "skip"]),
+            ("local_multiline", "data/multiline.csv", []),
         ]
     }
     commands = {
@@ -83,6 +92,7 @@ def spark_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "spark_table": ["default.batch_table"],
         "spark_fail": ["data/bad.csv"],
         "spark_skip": ["data/bad.csv", "--on-error", "skip"],
+        "spark_multiline": ["data/multiline.csv"],
     }
     argvs = [
         ["predict", "--engine", "spark", "--input", source, "--output", f"out/{name}.parquet", *extra]
@@ -122,7 +132,10 @@ def test_spark_fail_writes_nothing_and_words_the_error_as_local_predict(spark_ru
     root = spark_run["project"].root
     local, spark = spark_run["local"]["local_fail"], spark_run["spark"]["spark_fail"]
     assert local.returncode == 2 and spark["code"] == 2
-    assert not (root / "out" / "spark_fail.parquet").exists(), "a failed run leaves no output"
+    earlier = root / "out" / "spark_fail.parquet"
+    assert [path.name for path in earlier.iterdir()] == ["part-earlier.parquet"], "nothing is committed"
+    assert (earlier / "part-earlier.parquet").read_bytes() == b"an earlier run"
+    assert not (root / "out" / "spark_fail.parquet.partial").exists(), "nor leaves its staging folder"
     message = spark["stderr"].strip().splitlines()[-1]
     assert message.startswith("error: 3 of 5,000 rows of data/bad.csv break the model's data contract")
     for row, column, value in BROKEN:
@@ -158,6 +171,19 @@ def test_spark_skip_scores_the_good_rows_and_lists_the_bad_ones(spark_run: dict)
         (int(row), column, value) for row, column, value in rejects[["row", "column", "value"]].values
     )
     assert listed == sorted(BROKEN)
+
+
+def test_quoted_line_breaks_stay_inside_their_rows(spark_run: dict) -> None:
+    root = spark_run["project"].root
+    check(spark_run["local"]["local_multiline"])
+    outcome = spark_run["spark"]["spark_multiline"]
+    assert outcome["code"] == 0, outcome["stderr"]
+    assert "200 rows scored in" in outcome["stdout"]
+    expected = scores(root / "out" / "local_multiline.parquet")
+    got = scores(root / "out" / "spark_multiline.parquet")
+    assert "C-line\nbreak" in set(got[ID]) and len(got) == 200
+    pd.testing.assert_frame_equal(got.astype({ID: str}), expected.astype({ID: str}), check_exact=True)
+    assert not (root / "out" / "spark_multiline.parquet.partial").exists()
 
 
 def test_spark_without_pyspark_says_how_to_install_it(spark_run: dict) -> None:

@@ -159,8 +159,9 @@ def _read(spark: Any, source: str) -> tuple[Any, bool]:
         if kind == "parquet":
             return spark.read.parquet(source), False
         # Every column as text, quotes as pandas reads them; `as_read_locally` types each batch.
+        # multiLine: a quoted line break stays inside its row (a single file is then one task to read).
         reader = spark.read.option("header", True).option("inferSchema", False).option("escape", '"')
-        return reader.csv(source), True
+        return reader.option("multiLine", True).csv(source), True
     except AnalysisException as error:
         raise UserError(f"{source} could not be read by Spark as {kind}: {_first_line(error)}") from None
 
@@ -229,11 +230,10 @@ def _write_scores(
     """The scoring pass, written as Parquet; with `fail`, a bad row stops it and the bad rows are counted."""
     scored = frame.mapInPandas(partial(score_batches, job=job, fail=fail), schema)
     try:
-        with _quiet_task_errors(spark, job, fail):
-            scored.write.mode("overwrite").parquet(target)
+        with _quiet_task_errors(spark, job, fail), staged(spark, target) as staging:
+            scored.write.mode("overwrite").parquet(staging)
         return
     except Exception as error:
-        _remove_if_empty(target)
         if not (fail and CONTRACT_STOP in str(error)):
             raise UserError(f"Spark could not score {source} into {target}: {spark_reason(error)}") from None
     with _spark_errors(f"Spark could not check the rows of {source}"):
@@ -268,11 +268,38 @@ def _quiet_task_errors(spark: Any, job: Job, fail: bool) -> Iterator[None]:
             spark.sparkContext.setLogLevel("ERROR")
 
 
-def _remove_if_empty(target: str) -> None:
-    """The folder a failed overwrite leaves behind, when it is local and empty."""
-    folder = Path(target)
-    if "://" not in target and folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
+@contextmanager
+def staged(spark: Any, target: str) -> Iterator[str]:
+    """Where to write `target`'s folder: `<target>.partial`, moved onto `target` once the write is complete,
+    so that a failed run leaves an earlier output as it was (local `predict` does the same with files).
+    Through the cluster's Hadoop file system (local, HDFS, s3a, abfss; on object stores the move is a copy);
+    a session without one (Spark Connect) writes to `target` itself, where Spark's overwrite removes an
+    earlier output when the write starts."""
+    files = _hadoop_files(spark, target)
+    if files is None:
+        yield target
+        return
+    fs, path_of = files
+    staging = f"{target}.partial"
+    try:
+        yield staging
+    except BaseException:
+        fs.delete(path_of(staging), True)
+        raise
+    if fs.exists(path_of(target)):
+        fs.delete(path_of(target), True)
+    if not fs.rename(path_of(staging), path_of(target)):
+        raise UserError(f"Spark wrote {staging} but could not move it to {target}")
+
+
+def _hadoop_files(spark: Any, target: str) -> tuple[Any, Any] | None:
+    """The Hadoop file system holding `target` and a maker of its paths; None without a JVM gateway."""
+    try:
+        jvm, conf = spark._jvm, spark._jsc.hadoopConfiguration()
+        path_of = jvm.org.apache.hadoop.fs.Path
+        return path_of(target).getFileSystem(conf), path_of
+    except Exception:  # Spark Connect: no JVM in this process
+        return None
 
 
 def spark_reason(error: BaseException) -> str:
@@ -295,7 +322,8 @@ def _write_rejects(frame: Any, job: Job, source: str, rejects: str) -> int:
     rejected = problems.select("row").distinct().count()
     if rejected and rejected == total:
         raise UserError(_tally(problems, frame.columns).message(source, total, "skip", rejects))
-    problems.orderBy("row").coalesce(1).write.mode("overwrite").option("header", True).csv(rejects)
+    with staged(problems.sparkSession, rejects) as staging:
+        problems.orderBy("row").coalesce(1).write.mode("overwrite").option("header", True).csv(staging)
     problems.unpersist()
     return rejected
 
