@@ -32,8 +32,8 @@ from ..core.metrics import METRICS
 from ..core.progress import say, step
 from ..core.wording import number
 from ..data import contract as contract_mod
-from ..data.tables import file_sha256, load_table
-from ..data.training_data import prepare_training_data
+from ..data.tables import file_sha256
+from ..data.training_data import load_training_data
 from .calibration import calibrated_cv, fit_calibration
 from .evaluate import CVResult, cross_validate, score_fitted_on_folds
 from .gate import cautions, gate
@@ -79,8 +79,7 @@ def _run_train(config: Config, data_path: Path | None, as_shadow: bool) -> Model
     source = data_path or config.data_path
     champion = _load_champion(config) if data_path is not None else None
     with step(f"loading {source}"):
-        frame = load_table(source, config.data.missing_values)
-        training = prepare_training_data(frame, config, source)
+        frame, training = load_training_data(source, config)
     say(f"  {training.rows_read:,} rows read, {training.rows_used:,} used")
     if training.rows_sampled_from:
         say(
