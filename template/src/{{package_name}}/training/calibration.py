@@ -295,8 +295,14 @@ def _column(classes: list[Any], label: Any) -> int:
 
 
 def _onehot(actual: pd.Series, classes: list[Any]) -> np.ndarray:
-    values = np.asarray([plain(value) for value in actual], dtype=object)
-    return np.column_stack([values == label for label in classes]).astype("float64")
+    """One column per class, 1.0 where the row is of that class. Each distinct value is compared once
+    (a million out-of-fold rows hold a handful of them); a missing value matches no class."""
+    codes, uniques = pd.factorize(actual, use_na_sentinel=True)
+    table = np.array([[plain(value) == label for label in classes] for value in uniques], dtype="float64")
+    out = np.zeros((len(codes), len(classes)))
+    known = codes >= 0
+    out[known] = table.reshape(-1, len(classes))[codes[known]]
+    return out
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

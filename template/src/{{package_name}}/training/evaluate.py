@@ -26,7 +26,8 @@ from ..core.progress import say
 from ..core.wording import number, plain
 from .classes import class_labels, label_array, resolve_positive_class
 from .folds import make_splits
-from .parallel import fold_workers, run_parallel
+from .parallel import fold_workers, idle_at_the_end, run_parallel
+from .pipeline import after_coercion
 
 
 @dataclass
@@ -48,6 +49,7 @@ class CVResult:
     last_fold_model: Any = None
     last_fold_validation: tuple[pd.DataFrame, pd.Series] | None = None
     fold_seconds: list[float] = field(default_factory=list)
+    final_model: Any = None  # the final fit, when it ran beside the last folds (`cross_validate`)
     calibration: Calibration = field(default_factory=Calibration)  # set by `train` after the folds
 
     def summary(self, which: str = "model") -> dict[str, dict[str, float]]:
@@ -101,20 +103,29 @@ class _Fold:
     seconds: float
 
 
-def _fit_fold(make_model, make_baseline, X, y, split, cv: CVResult, problem_type: str) -> _Fold:
-    """Fit and score model and baseline on one fold (safe to run in a thread: it shares only reads)."""
+def _fit_fold(make_model, make_baseline, X, y, split, cv: CVResult, problem_type: str, coerced) -> _Fold:
+    """Fit and score model and baseline on one fold (safe to run in a thread: it shares only reads). With
+    `coerced` rows, the model's steps after `coerce` are fitted and scored on them (`after_coercion`)."""
     start = time.perf_counter()
     train_index, test_index = split
-    X_train, y_train = X.iloc[train_index], y.iloc[train_index]
-    X_test, y_test = X.iloc[test_index], y.iloc[test_index]
+    rows = X if coerced is None else coerced
+    X_train, y_train = rows.iloc[train_index], y.iloc[train_index]
+    X_test, y_test = rows.iloc[test_index], y.iloc[test_index]
     names = PROBLEM_METRICS[problem_type]
     model_scores: dict[str, list[float]] = {name: [] for name in names}
     baseline_scores: dict[str, list[float]] = {name: [] for name in names}
-    model = make_model(len(train_index)).fit(X_train, y_train)
-    prediction, proba = _score(model, X_test, y_test, cv, problem_type, model_scores)
+    model = make_model(len(train_index))
+    fitted = model if coerced is None else after_coercion(model)
+    fitted.fit(X_train, y_train)
+    prediction, proba = _score(fitted, X_test, y_test, cv, problem_type, model_scores)
     baseline = make_baseline(len(train_index)).fit(X_train, y_train)
     _score(baseline, X_test, y_test, cv, problem_type, baseline_scores)
     return _Fold(model_scores, baseline_scores, prediction, proba, model, time.perf_counter() - start)
+
+
+def _timed(fit: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    return fit(), time.perf_counter() - start
 
 
 def cross_validate(
@@ -123,11 +134,22 @@ def cross_validate(
     X: pd.DataFrame,
     y: pd.Series,
     config: Config,
+    coerced: pd.DataFrame | None = None,
+    final_fit: Callable[[], Any] | None = None,
 ) -> CVResult:
     """Fit and score model and baseline on the same folds, several folds at once when cores and memory
     allow (`model.n_jobs`; see `parallel`), with a progress line per fold as it finishes. The scores are
     the same whatever the number of folds at once. The factories take the number of training rows, which
-    small tables need to size the model."""
+    small tables need to size the model.
+
+    `coerced`: `X` as the model Pipeline's first step gives it (`pipeline.coerce_rows`), computed once by
+    the caller. Each fold then fits and scores the steps after it on its share of those rows instead of
+    coercing its rows again; the step works row by row, so the folds' models and scores are the same.
+
+    `final_fit`: the fit on every row that follows when the gate passes. When the last round of folds
+    would leave a worker idle (five folds, two at once), it runs there, beside the last fold, and its
+    model is `CVResult.final_model`: the time of a whole fit saved, and lost when the gate fails only
+    by the wait for it to end. Otherwise it is not called and `final_model` stays None."""
     method, splits, grouped_by = make_splits(config, X, y)
     classes = class_labels(y) if config.is_classification else None
     positive = resolve_positive_class(config, y) if config.problem_type == "binary" else None
@@ -140,13 +162,20 @@ def cross_validate(
     say(f"… {method}" + (f", {workers} folds at once" if workers > 1 else ""))
     if positive is not None:
         say(f"  binary metrics are about {config.data.target} = {positive!r} (data.positive_class to change)")
-    tasks = [
-        partial(_fit_fold, make_model, make_baseline, X, y, split, result, config.problem_type)
+    tasks: list[Callable[[], Any]] = [
+        partial(_fit_fold, make_model, make_baseline, X, y, split, result, config.problem_type, coerced)
         for split in splits
     ]
+    if final_fit is not None and idle_at_the_end(len(tasks), workers):
+        tasks.append(partial(_timed, final_fit))
+        say(f"  the final fit on all {len(y):,} rows runs beside the last fold")
     folds: dict[int, _Fold] = {}
     gate_metric = names[0]  # the first metric is the one the gate compares
     for index, fold in run_parallel(tasks, workers):
+        if index == len(splits):
+            result.final_model, seconds = fold
+            say(f"  final fit on all {len(y):,} rows done ({seconds:.1f} s)")
+            continue
         folds[index] = fold
         model, baseline = fold.model_scores[gate_metric][0], fold.baseline_scores[gate_metric][0]
         say(

@@ -4,6 +4,7 @@ Folds run in threads of this process: the training table is shared rather than c
 (a million rows of text columns is gigabytes per process), and the expensive parts (the boosting's
 histogram and tree loops, NumPy, the one-hot encoding's hashing) release the GIL. Each fold's OpenMP
 threads are capped at cores / folds at once, so two folds on two cores use two threads, not four.
+When the last round of folds would leave a worker idle, `train` runs its final fit there (`evaluate`).
 The number of folds at once is also capped by the memory a fold needs (the encoded copy of its rows).
 """
 
@@ -60,6 +61,12 @@ def fold_workers(config: Config, folds: int, rows: int, columns: int) -> int:
         per_fold = max(1, rows * max(columns, 1) * BYTES_PER_CELL)
         workers = min(workers, max(1, int(memory * MEMORY_SHARE // per_fold)))
     return workers
+
+
+def idle_at_the_end(folds: int, workers: int) -> bool:
+    """Whether the last round of `folds` leaves a worker idle (five folds on two workers: the fifth runs
+    alone), a slot where other work (the final fit) costs no time."""
+    return workers > 1 and folds % workers != 0
 
 
 def run_parallel(tasks: list[Callable[[], Result]], workers: int) -> Iterator[tuple[int, Result]]:

@@ -251,8 +251,6 @@ def build_pipeline(
     numeric = contract.feature_names("numeric")
     categorical = contract.feature_names("categorical")
     dates = contract.feature_names("datetime")
-    columns = contract.by_name
-    formats = {name: columns[name]["format"] for name in dates if columns[name].get("format")}
     if not (numeric or categorical or dates):
         raise ValueError("the data contract marks no column as a feature")
     branches = []
@@ -280,8 +278,33 @@ def build_pipeline(
     prepare = ColumnTransformer(branches, remainder="drop", verbose_feature_names_out=True)
     return Pipeline(
         [
-            ("coerce", ContractCoercer(tuple(numeric), tuple(categorical), tuple(dates), formats)),
+            ("coerce", contract_coercer(contract)),
             ("prepare", prepare),
             ("model", make_estimator(config, baseline=baseline, rows=rows, table_rows=table_rows)),
         ]
     )
+
+
+def contract_coercer(contract: Contract) -> ContractCoercer:
+    """The first step of the model Pipeline: the contract's feature columns, each of its type."""
+    dates = contract.feature_names("datetime")
+    columns = contract.by_name
+    formats = {name: columns[name]["format"] for name in dates if columns[name].get("format")}
+    numeric, categorical = contract.feature_names("numeric"), contract.feature_names("categorical")
+    return ContractCoercer(tuple(numeric), tuple(categorical), tuple(dates), formats)
+
+
+def coerce_rows(contract: Contract, X: pd.DataFrame) -> pd.DataFrame:
+    """`X` as the model Pipeline's first step turns it, once for the whole training table: the folds and
+    the final fit then fit the steps after it on their rows (`after_coercion`) instead of each coercing
+    its rows again (six times the table on 5 folds). The step works row by row (`features.py` must too),
+    so a slice of the coerced table is the coerced slice."""
+    return contract_coercer(contract).transform(X)
+
+
+def after_coercion(model: Pipeline) -> Pipeline:
+    """The steps of a model Pipeline after its `coerce` step, sharing their objects: fitting it on
+    `coerce_rows` output fits `model`, which then takes raw records as always."""
+    if model.steps[0][0] != "coerce":
+        raise ValueError(f"expected a model Pipeline whose first step is 'coerce', got {model.steps[0][0]!r}")
+    return model[1:]

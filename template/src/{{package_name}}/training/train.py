@@ -15,6 +15,7 @@ from __future__ import annotations
 import resource
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
@@ -37,7 +38,7 @@ from ..data.training_data import load_training_data
 from .calibration import calibrated_cv, fit_calibration
 from .evaluate import CVResult, cross_validate, score_fitted_on_folds
 from .gate import cautions, gate
-from .pipeline import build_pipeline, make_estimator
+from .pipeline import after_coercion, build_pipeline, coerce_rows, make_estimator
 from .write import TrainingRun, now, write_artifacts
 
 
@@ -93,12 +94,16 @@ def _run_train(config: Config, data_path: Path | None, as_shadow: bool) -> Model
     contract = _contract_for(frame, config)
     contract_mod.check_matches(training.frame, contract, config)
     X, y = training.frame, training.target
+    coerced = coerce_rows(contract, X)  # once, for every fold and the final fit
+    final_fit = partial(_final_fit, contract, config, coerced, y)
     cv = cross_validate(
         lambda rows: build_pipeline(contract, config, rows=rows, table_rows=len(X)),
         lambda rows: make_estimator(config, baseline=True),  # the dummy reads only the target
         X,
         y,
         config,
+        coerced=coerced,
+        final_fit=final_fit,
     )
     verdict = GateVerdict.from_json(gate(cv, config))
     entry = ExperimentEntry(
@@ -140,8 +145,11 @@ def _run_train(config: Config, data_path: Path | None, as_shadow: bool) -> Model
             f"{number(challenge.champion)}; the current model is kept",
         )
     cv = _calibrate(cv, y, config)
-    with step(f"final fit on all {training.rows_used:,} rows"):
-        model = build_pipeline(contract, config, rows=len(X), table_rows=len(X)).fit(X, y)
+    model = cv.final_model
+    if model is None:
+        with step(f"final fit on all {training.rows_used:,} rows"):
+            model = final_fit()
+    del coerced, final_fit  # the coerced copy of the table is not needed past the final fit
     with step("feature importance (permutation, on the last validation fold)"):
         importance = feature_importance(cv, contract, config)
     warnings = cautions(cv, verdict.to_json(), importance)
@@ -159,6 +167,13 @@ def _run_train(config: Config, data_path: Path | None, as_shadow: bool) -> Model
     else:
         say(f"model {metadata.model_version} stored in {where} and made the current model")
     return metadata
+
+
+def _final_fit(contract: contract_mod.Contract, config: Config, coerced: pd.DataFrame, y: pd.Series):
+    """The model shipped: fitted on every training row, already coerced (`pipeline.coerce_rows`)."""
+    model = build_pipeline(contract, config, rows=len(coerced), table_rows=len(coerced))
+    after_coercion(model).fit(coerced, y)
+    return model
 
 
 def _calibrate(cv: CVResult, y: pd.Series, config: Config) -> CVResult:
@@ -262,20 +277,26 @@ def feature_importance(
     cv: CVResult, contract: contract_mod.Contract, config: Config
 ) -> list[dict[str, float]]:
     """Permutation importance of each original feature: how much the gate metric drops when that column is
-    shuffled, measured on held-out rows so that overfitting does not inflate it."""
+    shuffled, measured on held-out rows so that overfitting does not inflate it.
+
+    Scored on one thread: each of its many predictions is of a few thousand rows, too few for the boosting's
+    threads to pay for their start-up, which on a busy machine made them several times slower (same
+    answers: the prediction does not depend on the number of threads)."""
     from sklearn.inspection import permutation_importance
+    from threadpoolctl import threadpool_limits
 
     X_valid, y_valid = cv.last_fold_validation
     raw = [column["name"] for column in contract.input_features]
     sample = X_valid[raw].sample(min(len(X_valid), 2000), random_state=config.model.random_state)
-    result = permutation_importance(
-        cv.last_fold_model,
-        sample,
-        y_valid.loc[sample.index],
-        scoring=METRICS[config.gate_metric].sklearn_scoring,
-        n_repeats=5,
-        random_state=config.model.random_state,
-    )
+    with threadpool_limits(limits=1, user_api="openmp"):
+        result = permutation_importance(
+            cv.last_fold_model,
+            sample,
+            y_valid.loc[sample.index],
+            scoring=METRICS[config.gate_metric].sklearn_scoring,
+            n_repeats=5,
+            random_state=config.model.random_state,
+        )
     ranked = sorted(
         zip(raw, result.importances_mean, result.importances_std, strict=True), key=lambda item: -item[1]
     )
