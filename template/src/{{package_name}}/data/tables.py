@@ -149,12 +149,17 @@ def _mark_numbers(frame: pd.DataFrame, name: str, configured: frozenset[str], fo
 
 
 def _values_kind(text: pd.Series) -> str | None:
-    """ "number" or "boolean" when every value is one (a marker cannot be a value there), else None."""
-    if text.empty:
+    """ "number" or "boolean" when every value is one (a marker cannot be a value there), else None.
+    Judged on the distinct values, the first hundred of them first: a text column is told at once."""
+    distinct = text.drop_duplicates()
+    if distinct.empty:
         return None
-    if text.isin(BOOLEAN_WORDS.keys()).all():
+    if distinct.isin(BOOLEAN_WORDS.keys()).all():
         return "boolean"
-    return "number" if pd.to_numeric(text, errors="coerce").notna().all() else None
+    for values in (distinct.iloc[:100], distinct):
+        if not pd.to_numeric(values, errors="coerce").notna().all():
+            return None
+    return "number"
 
 
 def file_sha256(path: Path) -> str:
