@@ -8,7 +8,10 @@ the order the data flows:
 - `scoring`: `Scorer`, predictions (labels, probabilities, values) for a frame of records;
 - `row_checks`: the API's rules for a record applied to every row of a file;
 - `batch`: `predict --input`, a file scored in chunks, with rejected rows set aside on request;
-- `batch_chunks`: one chunk checked, scored and encoded, and the writer of the output files;
+- `batch_input`: the input file cut into chunks (a CSV into byte ranges of whole rows) that the process
+  scoring a chunk reads itself;
+- `batch_chunks`: one chunk read, checked, scored and encoded for the output;
+- `batch_output`: the scored chunks appended, in the input's order, to output files that appear when done;
 - `batch_workers`: the chunks of a large file scored by one worker process per core, in the input's order;
 - `spark_batch`: `predict --engine spark`, a file, folder or table scored on a Spark session (the driver);
 - `spark_rows`: what the Spark executors run on each batch: the checks and scorer of `batch`;

@@ -33,10 +33,10 @@ from ..artifacts.paths import REJECTS_SUFFIX, ModelFolder
 from ..core.config import Config
 from ..core.errors import UserError
 from ..core.progress import RowProgress
-from ..data.tables import read_table, table_kind
-from .batch_chunks import ChunkJob, ChunkResult, ChunkScorer, ChunkWriter
+from ..data.tables import table_kind
+from .batch_input import BatchInput, ChunkJob
+from .batch_output import ChunkResult, ChunkWriter
 from .batch_workers import scored_in_workers
-from .trained_model import load_trained
 
 ON_ERROR = ("fail", "skip")
 SHOWN_PROBLEMS = 5  # bad values quoted in the error message
@@ -74,15 +74,16 @@ def score_file(
     parquet = table_kind(target) == "parquet"
     tally = Tally()
     rows = scored_rows = 0
-    jobs = _jobs(source, chunk_rows, features, config, lambda: not (tally.rows and on_error == "fail"))
     with ExitStack() as files:
         writer = files.enter_context(ChunkWriter(target, parquet))
         rejects = files.enter_context(ChunkWriter(rejects_path, False)) if on_error == "skip" else None
-        total = _row_count(source)  # known for Parquet (its metadata), None for CSV
-        used = _workers_for(source, chunk_rows, workers, total)
+        table = BatchInput.open(source)  # its header or metadata only; rows known for Parquet
+        jobs = _jobs(table, chunk_rows, features, config, lambda: not (tally.rows and on_error == "fail"))
+        used = _workers_for(source, chunk_rows, workers, table.rows)
         results = _results(files, config, folder, parquet, jobs, used)
-        progress = RowProgress("scored" + (f" by {used} processes" if used > 1 else ""), total)
+        progress = RowProgress("scored" + (f" by {used} processes" if used > 1 else ""), table.rows)
         for result in results:
+            result.problems["row"] += rows  # numbered in the chunk: from its first row in the file on
             rows += result.rows
             progress.add(result.rows)
             tally.add(result.problems)
@@ -113,9 +114,13 @@ def _results(
     jobs: Iterator[ChunkJob],
     workers: int,
 ) -> Iterator[ChunkResult]:
-    """The chunk results, in order: from `workers` worker processes, or from this one."""
+    """The chunk results, in order: from `workers` worker processes, or from this one (only then does this
+    process import the scorer, and with it scikit-learn: seconds the workers need not wait)."""
     if workers > 1:
         return files.enter_context(scored_in_workers(config, folder, parquet, jobs, workers))
+    from .batch_chunks import ChunkScorer
+    from .trained_model import load_trained
+
     score = ChunkScorer(config, load_trained(config, folder=folder), parquet)
     return (score(job) for job in jobs)
 
@@ -143,14 +148,11 @@ def _csv_rows_guess(source: Path, sample_bytes: int = 1 << 20) -> int:
     return int(source.stat().st_size / (len(head) / lines))
 
 
-def _jobs(source: Path, chunk_rows: int, features, config: Config, score) -> Iterator[ChunkJob]:
-    """The file's chunks as jobs, rows numbered from 1; `score()` says, when a chunk is read, whether it
-    is still worth scoring (not once a bad row fails the file)."""
-    first = 1
-    for raw in read_table(source, chunk_rows):
-        raw = _columns_used(raw, features, config, source)
-        yield ChunkJob(raw, first, score())
-        first += len(raw)
+def _jobs(table: BatchInput, chunk_rows: int, features, config: Config, score) -> Iterator[ChunkJob]:
+    """The file's chunks as jobs; `score()` says, when a chunk is handed out, whether it is still worth
+    scoring (not once a bad row fails the file). A missing column fails before any chunk is read."""
+    columns = _columns_used(table.columns, features, config, table.path)
+    return (ChunkJob(piece, columns, score()) for piece in table.pieces(chunk_rows, columns))
 
 
 def _worker_count(workers: int | None) -> int:
@@ -161,28 +163,16 @@ def _worker_count(workers: int | None) -> int:
     return len(cores) if cores else os.cpu_count() or 1
 
 
-def _row_count(source: Path) -> int | None:
-    """Rows in the file when that costs nothing (Parquet: its metadata); None for CSV."""
-    if table_kind(source) != "parquet":
-        return None
-    import pyarrow.parquet as pq
-
-    try:
-        return pq.ParquetFile(source).metadata.num_rows
-    except (OSError, ValueError):  # not Parquet after all: the reader says so in its own words
-        return None
-
-
 def _columns_used(
-    raw: pd.DataFrame, features: list[dict[str, Any]], config: Config, source: Path
-) -> pd.DataFrame:
-    """The feature and ID columns of a chunk (the others are never read: no time spent on them)."""
+    columns: list[str], features: list[dict[str, Any]], config: Config, source: Path
+) -> list[str]:
+    """The ID columns present and the feature columns, in that order (the others are never scored)."""
     names = [feature["name"] for feature in features]
-    missing = [name for name in names if name not in raw.columns]
+    missing = [name for name in names if name not in columns]
     if missing:
         raise UserError(f"{source} lacks the feature column(s) {', '.join(map(repr, missing))}")
-    ids = [name for name in config.data.id_columns if name in raw.columns and name not in names]
-    return raw[ids + names]
+    ids = [name for name in config.data.id_columns if name in columns and name not in names]
+    return ids + names
 
 
 def rejects_path_for(target: Path) -> Path:

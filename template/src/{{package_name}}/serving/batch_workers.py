@@ -4,7 +4,7 @@ order (so the output equals the one of a single process, row for row).
 - Each worker loads the model once, from the version folder the command pinned at its start: a model
   promoted meanwhile does not change a run halfway.
 - At most `IN_FLIGHT_PER_WORKER` chunks per worker are read ahead, so memory stays flat however long the
-  file is (the command reads, the workers check, score and encode, the command writes).
+  file is (the command cuts the file, the workers read, check, score and encode, the command writes).
 - Workers start from a fresh server process (`forkserver`, where the platform has it; else `spawn`), never
   by forking the command itself, whose OpenMP threads (if it trained or scored before) would deadlock a
   forked child; the server imports the scoring code and the model reader once (`PRELOAD`), and each
@@ -28,15 +28,16 @@ from typing import Any
 from ..artifacts.paths import ModelFolder
 from ..core.config import Config
 from ..core.errors import UserError
-from .batch_chunks import ChunkJob, ChunkResult, ChunkScorer
-from .trained_model import load_trained
+from .batch_input import ChunkJob
+from .batch_output import ChunkResult
 
 IN_FLIGHT_PER_WORKER = 2  # chunks queued or being scored per worker: enough to keep every core busy
 STOP_SECONDS = 5.0  # how long a terminated worker may take before it is killed
 
 # Imported once by the fork server, so that each worker starts with them: the scoring code and the model
-# file reader (which imports most of scikit-learn). A module that is missing is skipped.
-PRELOAD = [__name__, "skops.io"]
+# file reader (which import most of scikit-learn; the command itself never imports them when workers
+# score). A module that is missing is skipped.
+PRELOAD = [__name__, f"{__package__}.batch_chunks", f"{__package__}.trained_model", "skops.io"]
 
 _WORKER: dict[str, Any] = {}  # in a worker process: its ChunkScorer, or the error that stopped its start
 
@@ -116,6 +117,9 @@ def _start_worker(config: Config, folder: ModelFolder, parquet: bool, threads: i
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C: the command stops the workers itself
     try:
         from threadpoolctl import threadpool_limits
+
+        from .batch_chunks import ChunkScorer  # preloaded by the fork server (PRELOAD)
+        from .trained_model import load_trained
 
         threadpool_limits(threads)
         _WORKER["scorer"] = ChunkScorer(config, load_trained(config, folder=folder), parquet)
