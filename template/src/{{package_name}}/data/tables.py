@@ -116,7 +116,8 @@ def mark_missing(
         present = column.dropna()
         text = present.astype(str).str.strip()
         marker = text.isin(MISSING_MARKERS)
-        values_kind = _values_kind(text[~marker & ~text.isin(configured)])
+        # Judged from the values only when the numeric columns are not known (batch scoring knows them).
+        values_kind = _values_kind(text[~marker & ~text.isin(configured)]) if known is None else None
         markers_missing = values_kind is not None if known is None else name in known
         missing = text.isin(configured) | (marker if markers_missing else False)
         if not missing.any():
