@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.errors import UserError
 from ..core.progress import RowProgress
 from .tables import (
     BOOLEAN_WORDS,
@@ -32,6 +31,7 @@ from .tables import (
     load_table,
     mark_missing,
     table_kind,
+    unreadable_error,
 )
 
 MEMORY_LIMIT = "1GB"  # DuckDB's own working memory; beyond it, hash tables spill to the temp folder
@@ -188,9 +188,8 @@ def _chunks(path: Path, chunk_rows: int, label: str, columns: list[int] | None =
         for frame in frames:
             yield frame
             progress.add(len(frame))
-    except (ValueError, OSError) as error:  # as `read_table` words them
-        reason = (str(error).strip() or type(error).__name__).splitlines()[0]
-        raise UserError(f"data file {UNREADABLE.format(path=path, kind=kind, reason=reason)}") from None
+    except (ValueError, OSError) as error:  # as `load_table` words them
+        raise unreadable_error(path, kind, error, f"data file {UNREADABLE}") from None
     progress.finish()
 
 

@@ -66,14 +66,18 @@ def read_table(
                 yield batch.to_pandas()
     except PermissionError as error:
         if denied is None:
-            raise _unreadable(path, kind, error, unreadable) from None
+            raise unreadable_error(path, kind, error, unreadable) from None
         raise UserError(denied.format(path=path)) from None
     # ValueError: pandas' parser errors, UnicodeDecodeError and pyarrow's ArrowInvalid (not Parquet at all).
     except (ValueError, OSError) as error:
-        raise _unreadable(path, kind, error, unreadable) from None
+        raise unreadable_error(path, kind, error, unreadable) from None
 
 
-def _unreadable(path: Path, kind: str, error: BaseException, wording: str) -> UserError:
+def unreadable_error(
+    path: Path, kind: str, error: BaseException | str, wording: str = UNREADABLE
+) -> UserError:
+    """The one-line error for a file its reader refused: `wording` filled with the first line of the
+    reader's own error."""
     text = str(error).strip()
     reason = text.splitlines()[0] if text else type(error).__name__
     return UserError(wording.format(path=path, kind=kind, reason=reason))

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import UserError
-from ..data.tables import CSV_MISSING, UNREADABLE, table_kind
+from ..data.tables import CSV_MISSING, UNREADABLE, table_kind, unreadable_error
 
 BLOCK_BYTES = 1 << 20  # scanned at a time (memory: a few times this)
 HEADER_BYTES = 1 << 20  # a header line longer than this (no line break found in a file) is left to pandas
@@ -62,7 +62,7 @@ class CsvRange:
                 handle.seek(self.start)
                 data = handle.read(self.stop - self.start)
         except OSError as error:
-            raise unreadable(self.path, "csv", error) from None
+            raise unreadable_error(self.path, "csv", error) from None
         moved = Moved(self.lines_before - self.header.count(b"\n"), self.start - len(self.header))
         rows = parsed_csv(self.path, io.BytesIO(self.header + data), moved)
         return fields_fit(rows, self.path, self.lines_before + 1)
@@ -123,7 +123,7 @@ class BatchInput:
             parquet = pq.ParquetFile(path)
             return cls(path, kind, list(parquet.schema_arrow.names), parquet.metadata.num_rows)
         except (ValueError, OSError) as error:  # pandas' and pyarrow's errors (ArrowInvalid: a ValueError)
-            raise unreadable(path, kind, error) from None
+            raise unreadable_error(path, kind, error) from None
 
     def pieces(self, chunk_rows: int, columns: list[str]) -> Iterator[Piece]:
         """The file's chunks in order, of at most `chunk_rows` rows (CSV: line breaks, blank lines
@@ -139,13 +139,7 @@ class BatchInput:
             for batch in pq.ParquetFile(self.path).iter_batches(batch_size=chunk_rows, columns=columns):
                 yield ArrowRows(batch)
         except (ValueError, OSError) as error:
-            raise unreadable(self.path, "parquet", error) from None
-
-
-def unreadable(path: Path, kind: str, error: BaseException) -> UserError:
-    """The one-line error of `data.tables.read_table` for a file it cannot read."""
-    text = str(error).strip()
-    return UserError(UNREADABLE.format(path=path, kind=kind, reason=text.splitlines()[0] if text else error))
+            raise unreadable_error(self.path, "parquet", error) from None
 
 
 @dataclass(frozen=True)
@@ -167,7 +161,7 @@ def parsed_csv(path: Path, text: BinaryIO, moved: Moved) -> pd.DataFrame:
     try:
         return pd.read_csv(text, **CSV_MISSING)
     except (ValueError, OSError) as error:
-        raise unreadable(path, "csv", moved(error)) from None
+        raise unreadable_error(path, "csv", moved(error)) from None
 
 
 def fields_fit(rows: pd.DataFrame, path: Path, line: int) -> pd.DataFrame:
@@ -205,7 +199,7 @@ def csv_pieces(path: Path, chunk_rows: int) -> Iterator[Piece]:
                 if header is None and scan.position >= HEADER_BYTES:  # no header line: pandas reads the file
                     break
     except OSError as error:
-        raise unreadable(path, "csv", error) from None
+        raise unreadable_error(path, "csv", error) from None
     if header is None or scan.broken:
         yield from _pandas_pieces(path, header or b"", start, lines_at_start, chunk_rows)
     elif start < scan.position:  # the last rows (no line break at the end of the file, or fewer rows)
@@ -233,7 +227,7 @@ def _pandas_pieces(
             for rows in pd.read_csv(text, chunksize=chunk_rows, **CSV_MISSING):
                 yield ParsedRows(fields_fit(rows, path, lines_before + 1))
     except (ValueError, OSError) as error:
-        raise unreadable(path, "csv", moved(error)) from None
+        raise unreadable_error(path, "csv", moved(error)) from None
 
 
 class _Joined(io.RawIOBase):
