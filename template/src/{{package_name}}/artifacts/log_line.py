@@ -2,11 +2,14 @@
 
     {"timestamp": "2025-05-31T14:00:00.123456Z", "prediction_id": "…", "request_id": "…",
      "model_version": "…", "ids": {id_column: value, …}, "inputs": {feature: value, …}, "prediction": …,
-     "prediction_probability": 0.83, "probabilities": {class: p, …}}   (the last two for classifiers)
+     "prediction_probability": 0.83, "probabilities": {class: p, …},   (these two for classifiers)
+     "coverage": 0.9, "interval": [low, high] | "set": [class, …]}   (with uncertainty on)
 
 `prediction_id` is unique per scored record (the API answers it; outcomes sent back later name it);
-`ids` holds the configured ID columns the record carried (absent when it carried none). Lines written
-before either existed lack them.
+`ids` holds the configured ID columns the record carried (absent when it carried none). `coverage` with
+`interval` (regression) or `set` (classification) is the conformal answer given with the prediction
+(`training.conformal`), so that realized coverage can be measured once outcomes come back. Lines written
+before any of these existed lack them.
 
 The timestamp comes first, in a fixed-width format, on every line: the drift reader finds a time window by
 looking at the bytes after `LINE_PREFIX` without decoding the lines (see drift/current.py). Keep both here,
@@ -51,6 +54,9 @@ class LogLine:
     probabilities: dict[str, float] | None = None  # classification only: {class: p}
     prediction_id: str | None = None
     ids: dict[str, Any] | None = None  # the configured ID columns the record carried
+    coverage: float | None = None  # the level of `interval` or `prediction_set` (uncertainty on)
+    interval: list[float] | None = None  # regression: [low, high]
+    prediction_set: list[Any] | None = None  # classification: the classes of the set (JSON key "set")
 
     def output(self, name: str) -> Any:
         """The model's output named like its field (`PREDICTION` or `PREDICTION_PROBABILITY`)."""
@@ -70,6 +76,12 @@ class LogLine:
         if self.probabilities is not None:
             entry[PREDICTION_PROBABILITY] = self.prediction_probability
             entry["probabilities"] = self.probabilities
+        if self.coverage is not None:
+            entry["coverage"] = self.coverage
+            if self.interval is not None:
+                entry["interval"] = self.interval
+            if self.prediction_set is not None:
+                entry["set"] = self.prediction_set
         return json.dumps(entry, ensure_ascii=False, default=json_default) + "\n"
 
     @classmethod
@@ -91,4 +103,7 @@ class LogLine:
             probabilities=entry.get("probabilities"),
             prediction_id=entry.get("prediction_id"),
             ids=entry.get("ids") if isinstance(entry.get("ids"), dict) else None,
+            coverage=entry.get("coverage"),
+            interval=entry.get("interval") if isinstance(entry.get("interval"), list) else None,
+            prediction_set=entry.get("set") if isinstance(entry.get("set"), list) else None,
         )

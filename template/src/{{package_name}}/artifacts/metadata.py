@@ -246,6 +246,57 @@ class Calibration:
 
 
 @dataclass(frozen=True)
+class Uncertainty:
+    """Conformal prediction intervals or sets (`training.conformal` fits and applies them).
+
+    `kind` is interval (regression), set (classification) or none (`reason` says why). The nonconformity
+    scores of the out-of-fold rows (absolute error; 1 minus the calibrated probability of the true class)
+    are kept sorted, as plain numbers: every one when there are at most `conformal.MAX_KEPT_SCORES`, else
+    the score at evenly spread ranks (`ranks`, 1-based, the last one `rows`), enough to answer any coverage
+    within 0.05 points. `measured` holds the coverage and size measured on rows the threshold was not taken
+    from (overall, per level, and per sensitive group)."""
+
+    kind: str = "none"
+    reason: str = ""
+    score: str = ""  # what the nonconformity score is, in words
+    coverage: float | None = None  # the default level: uncertainty.coverage when trained
+    rows: int = 0  # out-of-fold rows the scores come from
+    ranks: tuple[int, ...] = ()
+    scores: tuple[float, ...] = ()
+    measured: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def enabled(self) -> bool:
+        return self.kind != "none"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "reason": self.reason,
+            "score": self.score,
+            "coverage": self.coverage,
+            "rows": self.rows,
+            "ranks": list(self.ranks),
+            "scores": list(self.scores),
+            "measured": self.measured,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any] | None) -> Uncertainty:
+        raw = raw or {"reason": "the model was trained before prediction intervals and sets existed"}
+        return cls(
+            kind=raw.get("kind", "none"),
+            reason=raw.get("reason", ""),
+            score=raw.get("score", ""),
+            coverage=raw.get("coverage"),
+            rows=int(raw.get("rows") or 0),
+            ranks=tuple(int(rank) for rank in raw.get("ranks") or ()),
+            scores=tuple(float(score) for score in raw.get("scores") or ()),
+            measured=raw.get("measured") or {},
+        )
+
+
+@dataclass(frozen=True)
 class ModelMetadata:
     """Everything `train` records about a model; fields in the order of metadata.json."""
 
@@ -274,6 +325,7 @@ class ModelMetadata:
     versions: dict[str, str] = field(default_factory=dict)  # Python, package and libraries
     training: dict[str, float] = field(default_factory=dict)  # {"wall_seconds", "cpu_seconds"}
     calibration: Calibration = field(default_factory=Calibration)  # older files: none
+    uncertainty: Uncertainty = field(default_factory=Uncertainty)  # older files: none
 
     @property
     def input_features(self) -> list[dict[str, Any]]:
@@ -311,6 +363,7 @@ class ModelMetadata:
             "versions": self.versions,
             "training": self.training,
             "calibration": self.calibration.to_json(),
+            "uncertainty": self.uncertainty.to_json(),
         }
 
     def write(self, path: Path) -> None:
@@ -361,6 +414,7 @@ class ModelMetadata:
             versions=raw.get("versions") or {},
             training=raw.get("training") or {},
             calibration=Calibration.from_json(raw.get("calibration")),
+            uncertainty=Uncertainty.from_json(raw.get("uncertainty")),
         )
 
 

@@ -28,6 +28,7 @@ from .settings import (
     any_text,
     column_name,
     column_names,
+    flag,
     optional_text,
     section,
     setting,
@@ -175,6 +176,24 @@ class MonitoringConfig:
     window: str = setting("week", Choice(PERFORMANCE_WINDOWS))  # the breakdown over time
 
 
+def coverage_level(value: Any) -> float:
+    """A coverage level: a number strictly between 0 and 1 (0.9: 90% of the true values inside). The check
+    of `uncertainty.coverage`, of `predict --coverage` and of the API's `?coverage=`."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        raise Invalid("expected a coverage strictly between 0 and 1, e.g. 0.9 for 90%")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class UncertaintyConfig:
+    """Conformal prediction intervals (regression) and prediction sets (classification): `uncertainty: off`
+    leaves them out."""
+
+    enabled: bool = setting(True, flag)
+    # The share of true values an interval or a set holds (0.9: 90%), unless a request asks for another.
+    coverage: float = setting(0.9, coverage_level)
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     """The API's settings (`serve`); the key clients must send comes from the environment only."""
@@ -218,6 +237,7 @@ class Config:
     audit: AuditConfig = section(AuditConfig)
     drift: DriftConfig = section(DriftConfig)
     monitoring: MonitoringConfig = section(MonitoringConfig)
+    uncertainty: UncertaintyConfig = section(UncertaintyConfig, switch=True)
     api: ApiSettings = section(ApiSettings, label="API")
     predict: PredictConfig = section(PredictConfig)
     spark: SparkConfig = section(SparkConfig, label="Spark")

@@ -17,6 +17,7 @@ from .errors import UserError
 
 REQUIRED: Any = MISSING  # a setting without a default: the file must have it
 _ABSENT = object()  # a key the file does not have, told apart from one set to null
+SWITCH_WORDS = {"on": True, "off": False}  # a switch section written as a word (YAML reads off as false)
 
 
 class Invalid(ValueError):
@@ -84,6 +85,15 @@ class Choices:
         if len(set(value)) < len(value):
             raise Invalid("expected each at most once")
         return tuple(value)
+
+
+def flag(value: Any) -> bool:
+    """true or false (on and off too)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value in SWITCH_WORDS:
+        return SWITCH_WORDS[value]
+    raise Invalid("expected true or false")
 
 
 def text(value: Any) -> str:
@@ -162,6 +172,8 @@ class Nested:
     cls: type
     key: str | None = None
     label: str | None = None  # "a mapping of <label> settings"; the key when None
+    # A section that may also be written as one word: off/false (its `enabled` setting false) or on/true.
+    switch: bool = False
 
 
 def setting(default: Any = REQUIRED, check: Callable[[Any], Any] = any_value, **declared: Any) -> Any:
@@ -174,9 +186,10 @@ def setting(default: Any = REQUIRED, check: Callable[[Any], Any] = any_value, **
     return field(default=default, metadata=metadata)
 
 
-def section(cls: type, key: str | None = None, label: str | None = None) -> Any:
-    """A field that is a mapping of settings declared by `cls`; required when one of them is."""
-    metadata = {SECTION: Nested(cls, key, label)}
+def section(cls: type, key: str | None = None, label: str | None = None, switch: bool = False) -> Any:
+    """A field that is a mapping of settings declared by `cls`; required when one of them is. `switch`: the
+    section may be written as off/false or on/true instead (`cls` then has an `enabled` setting)."""
+    metadata = {SECTION: Nested(cls, key, label, switch)}
     required = any(item.required for item in declared_settings(cls))
     return field(metadata=metadata) if required else field(default_factory=cls, metadata=metadata)
 
@@ -302,6 +315,10 @@ class SettingsReader:
 
     def read_section(self, declared: Nested, key: str) -> Any:
         node = self._lookup(key, None)
+        if declared.switch and (isinstance(node, bool) or (isinstance(node, str) and node in SWITCH_WORDS)):
+            self.read_keys.add(key)
+            enabled = node if isinstance(node, bool) else SWITCH_WORDS[node]
+            return declared.cls(**{**self.read(declared.cls, key), "enabled": enabled})
         if node is not None and not isinstance(node, dict):
             raise self.fail(key, node, f"expected a mapping of {declared.label or key} settings")
         return declared.cls(**self.read(declared.cls, key))

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..artifacts.metadata import Calibration
+from ..artifacts.metadata import Calibration, Uncertainty
 from ..core.config import Config
 from ..core.errors import UserError
 from ..core.metrics import PROBLEM_METRICS, Predictions, score_all
@@ -51,6 +51,7 @@ class CVResult:
     fold_seconds: list[float] = field(default_factory=list)
     final_model: Any = None  # the final fit, when it ran beside the last folds (`cross_validate`)
     calibration: Calibration = field(default_factory=Calibration)  # set by `train` after the folds
+    uncertainty: Uncertainty = field(default_factory=Uncertainty)  # set by `train` after the calibration
 
     def summary(self, which: str = "model") -> dict[str, dict[str, float]]:
         scores = self.model_scores if which == "model" else self.baseline_scores

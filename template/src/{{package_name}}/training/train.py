@@ -36,6 +36,7 @@ from ..data import contract as contract_mod
 from ..data.tables import file_sha256
 from ..data.training_data import load_training_data
 from .calibration import calibrated_cv, fit_calibration
+from .conformal import fit_uncertainty, measured_level
 from .evaluate import CVResult, cross_validate, score_fitted_on_folds
 from .gate import cautions, gate
 from .pipeline import after_coercion, build_pipeline, coerce_rows, make_estimator
@@ -145,6 +146,7 @@ def _run_train(config: Config, data_path: Path | None, as_shadow: bool) -> Model
             f"{number(challenge.champion)}; the current model is kept",
         )
     cv = _calibrate(cv, y, config)
+    cv = _conformal(cv, X, y, config)
     model = cv.final_model
     if model is None:
         with step(f"final fit on all {training.rows_used:,} rows"):
@@ -188,6 +190,30 @@ def _calibrate(cv: CVResult, y: pd.Series, config: Config) -> CVResult:
             f"{number(calibration.ece_before)} → {number(calibration.ece_after)} (out-of-fold, cross-fitted)"
         )
     return replace(calibrated_cv(cv, calibration), calibration=calibration)
+
+
+def _conformal(cv: CVResult, X: pd.DataFrame, y: pd.Series, config: Config) -> CVResult:
+    """The conformal scores of the out-of-fold predictions (`conformal`), as live scoring will answer them
+    (calibrated), with their coverage measured on rows each threshold was not taken from."""
+    uncertainty = fit_uncertainty(cv, y, X, config)
+    if not uncertainty.enabled:
+        say(f"  no prediction {'sets' if cv.classes is not None else 'intervals'}: {uncertainty.reason}")
+        return replace(cv, uncertainty=uncertainty)
+    what = f"prediction {'sets' if uncertainty.kind == 'set' else 'intervals'} at {uncertainty.coverage:.0%}"
+    level = measured_level(uncertainty, uncertainty.coverage)
+    if level is None:
+        say(f"  {what} (conformal, on {uncertainty.rows:,} out-of-fold rows): too few rows to measure them")
+        return replace(cv, uncertainty=uncertainty)
+    size = (
+        f"mean set size {level['mean_set_size']:.2f}"
+        if uncertainty.kind == "set"
+        else f"mean width {number(level['mean_width'])}"
+    )
+    say(
+        f"  {what}: measured coverage {level['measured']:.1%}, {size} "
+        f"(conformal, on {uncertainty.rows:,} out-of-fold rows, cross-fitted)"
+    )
+    return replace(cv, uncertainty=uncertainty)
 
 
 def _load_champion(config: Config):

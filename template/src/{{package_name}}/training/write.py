@@ -229,6 +229,7 @@ def _metadata(
         versions=_versions(),
         training=elapsed(),
         calibration=cv.calibration,
+        uncertainty=cv.uncertainty,
     )
 
 
