@@ -113,6 +113,7 @@ def test_real_table(table: RealTable, tmp_path: Path, default_project: Path) -> 
         check(trained)
         run = Run(project, table, data, audit, contract, project.json("models/metadata.json"))
         assert run.metadata["gate"]["passed"]
+        check_coverage(run.metadata)
         if table.check:
             table.check(run)
         scored = score_file(run, tmp_path)
@@ -125,6 +126,25 @@ def test_real_table(table: RealTable, tmp_path: Path, default_project: Path) -> 
     with CORPUS_TIMINGS.open("a", encoding="utf-8") as handle:
         record = {"table": table.name, "seconds": round(seconds, 1), "finished": time.time()}
         handle.write(json.dumps(record) + "\n")
+
+
+COVERAGE_TOLERANCE = 0.03  # measured coverage within 3 points of each level, beside the allowances below
+
+
+def check_coverage(metadata: dict[str, Any]) -> None:
+    """The conformal intervals or sets hold the share of true values asked for, measured on out-of-fold rows
+    whose threshold came from the other rows (cross-fitted): within 3 points of each level. Above it by
+    more only as far as conformal prediction itself allows: rows tied at the threshold's score (a model
+    that gives many rows the very same output) and the 1 / (m + 1) of m calibration rows."""
+    uncertainty = metadata["uncertainty"]
+    assert uncertainty["kind"] == ("set" if metadata["classes"] else "interval"), uncertainty["reason"]
+    measured = uncertainty["measured"]
+    levels = {item["coverage"]: item for item in measured["levels"]}
+    assert 0.9 in levels and 0.8 in levels, levels
+    calibration_rows = measured["rows"] * (measured["folds"] - 1) / measured["folds"]
+    for level, item in levels.items():
+        allowance = item["at_threshold"] + 1 / (calibration_rows + 1)
+        assert level - COVERAGE_TOLERANCE <= item["measured"] <= level + COVERAGE_TOLERANCE + allowance, item
 
 
 def score_file(run: Run, folder: Path) -> pd.DataFrame:
@@ -179,8 +199,13 @@ def serve_and_compare(run: Run, scored: pd.DataFrame) -> None:
             for answer, (_, row) in zip(predicted["probabilities"], batch.iterrows(), strict=True):
                 for label, probability in answer.items():
                     assert probability == pytest.approx(row[f"probability_{label}"], abs=1e-6)
+            sets = [[str(label) for label in json.loads(text)] for text in batch["set"]]
+            assert [[str(label) for label in labels] for labels in predicted["set"]] == sets
         else:
             assert predicted["predictions"] == pytest.approx(batch["prediction"].tolist(), rel=1e-6, abs=1e-6)
+            bounds = batch[["interval_low", "interval_high"]].to_numpy().ravel().tolist()
+            answered = [bound for interval in predicted["interval"] for bound in interval]
+            assert answered == pytest.approx(bounds, rel=1e-6, abs=1e-6)
         status, explained = http("POST", f"{url}/v1/explain", {"records": records}, key)
         assert status == 200, explained
         for index, row in enumerate(explained["explanations"]):

@@ -18,6 +18,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -99,10 +100,16 @@ def _predict(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     chunk_rows = args.chunk_rows if args.chunk_rows is not None else config.predict.chunk_rows
+    asked = args.coverage is not None
+    if asked:
+        level = _coverage_argument(args.coverage)
+        config = replace(config, uncertainty=replace(config.uncertainty, coverage=level))
     if args.engine == "spark":
         from .serving.spark_batch import score_with_spark
 
-        summary = score_with_spark(config, args.input, args.output, on_error=args.on_error)
+        summary = score_with_spark(
+            config, args.input, args.output, on_error=args.on_error, coverage_asked=asked
+        )
     else:
         from .serving.batch import score_file, sigterm_as_interrupt
 
@@ -110,13 +117,26 @@ def _predict(args: argparse.Namespace) -> int:
         with sigterm_as_interrupt():  # the partial output is removed on SIGTERM as on Ctrl+C
             paths = Path(args.input), Path(args.output)
             summary = score_file(
-                config, *paths, chunk_rows=chunk_rows, on_error=args.on_error, workers=workers
-            )
+                config, *paths, chunk_rows=chunk_rows, on_error=args.on_error, workers=workers,
+                coverage_asked=asked,
+            )  # fmt: skip
     scored = f"{summary['rows']:,} rows scored"
     if summary["rejects"]:
         scored += f", {summary['rejected']:,} rejected (listed in {summary['rejects']})"
     print(f"{scored} in {summary['seconds']} s: {summary['output']}")
     return EXIT_OK
+
+
+def _coverage_argument(raw: str) -> float:
+    """`--coverage` as a level, or the one-line error the API's 422 gives for it."""
+    from .core.config import coverage_level
+    from .core.settings import Invalid
+
+    try:
+        return coverage_level(float(raw))
+    except (ValueError, Invalid):  # Invalid is a ValueError; float("ninety") too
+        message = f"--coverage is {raw!r}; expected a number strictly between 0 and 1, e.g. 0.9"
+        raise UserError(message) from None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -256,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="local (this machine, default) or spark: the same scorer through Spark mapInPandas on the "
         "session spark-submit or spark.master gives; --input and --output are then paths Spark reads and "
         "writes (a table name for --input too), the output Parquet",
+    )
+    predict.add_argument(
+        "--coverage",
+        default=None,
+        help="with uncertainty on: the share of true values each prediction's interval or set holds, "
+        "strictly between 0 and 1 (default: uncertainty.coverage, 0.9)",
     )
     predict.set_defaults(run=_predict)
     serve = commands.add_parser(

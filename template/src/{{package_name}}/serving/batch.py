@@ -34,6 +34,7 @@ from ..core.config import Config
 from ..core.errors import UserError
 from ..core.progress import RowProgress
 from ..data.tables import table_kind
+from ..training.conformal import check_coverage
 from .batch_input import BatchInput, ChunkJob
 from .batch_output import ChunkResult, ChunkWriter
 from .batch_workers import scored_in_workers
@@ -54,9 +55,12 @@ def score_file(
     chunk_rows: int = 50_000,
     on_error: str = "fail",
     workers: int | None = 1,
+    coverage_asked: bool = False,
 ) -> dict[str, Any]:
     """Score a CSV or Parquet file chunk by chunk (memory stays flat) into a CSV or Parquet file: the ID
-    columns that are present, the prediction and, for classifiers, one probability column per class.
+    columns that are present, the prediction, for classifiers one probability column per class and, with
+    uncertainty on, the conformal interval (interval_low, interval_high) or set (JSON text) at
+    uncertainty.coverage (`coverage_asked`: set by `predict --coverage`, so an error if not answerable).
     Rows that break the data contract fail the command, or with `on_error="skip"` go to the rejects file.
     `workers`: processes scoring chunks at once (None: one per core; 1: this process); small files are
     scored in this process (IN_PROCESS_CHUNKS, AUTO_WORKER_ROWS)."""
@@ -70,7 +74,9 @@ def score_file(
     _check_paths(source, target, rejects_path if on_error == "skip" else None)
     started = time.perf_counter()
     folder = model_folder(config.models_dir)  # one version for the whole run, in every worker
-    features = ModelMetadata.read(folder.metadata).input_features
+    metadata = ModelMetadata.read(folder.metadata)
+    check_coverage(config, metadata.uncertainty, coverage_asked)
+    features = metadata.input_features
     parquet = table_kind(target) == "parquet"
     tally = Tally()
     rows = scored_rows = 0

@@ -10,8 +10,10 @@ own process, so that with workers it starts them without that wait.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..core.config import Config
@@ -19,11 +21,15 @@ from ..data.tables import mark_missing
 from .batch_input import ChunkJob
 from .batch_output import ChunkResult
 from .row_checks import check_rows
-from .scoring import Scorer
+from .scoring import Coverage, Scorer
 from .trained_model import TrainedModel
 
 PREDICTION_COLUMN = "prediction"
 PROBABILITY_PREFIX = "probability_"
+# With uncertainty on: the conformal interval's bounds (regression) or the set of classes, as JSON text.
+INTERVAL_COLUMNS = ("interval_low", "interval_high")
+SET_COLUMN = "set"
+OUTPUT_COLUMNS = (PREDICTION_COLUMN, *INTERVAL_COLUMNS, SET_COLUMN)
 
 
 class ChunkScorer:
@@ -32,6 +38,7 @@ class ChunkScorer:
     def __init__(self, config: Config, trained: TrainedModel, parquet: bool) -> None:
         self.config, self.parquet = config, parquet
         self.scorer = Scorer(trained, fast=False)
+        self.coverage = batch_coverage(config, self.scorer)
         self.features = trained.input_features
         self.numeric = [feature["name"] for feature in self.features if feature["kind"] == "numeric"]
 
@@ -43,7 +50,7 @@ class ChunkScorer:
         good = checked.frame if checked.valid.all() else checked.frame[checked.valid]
         if not job.score or not len(good):
             return ChunkResult(len(chunk), checked.problems)
-        out = scored(good, self.scorer, self.config)
+        out = scored(good, self.scorer, self.config, self.coverage)
         return ChunkResult(len(chunk), checked.problems, len(good), self.encode(out))
 
     def encode(self, frame: pd.DataFrame) -> Any:
@@ -53,13 +60,24 @@ class ChunkScorer:
         import pyarrow as pa
 
         # IDs as text: a chunk whose IDs are all missing must not change the file's column types.
-        ids = [c for c in frame.columns if c != PREDICTION_COLUMN and not c.startswith(PROBABILITY_PREFIX)]
+        ids = [c for c in frame.columns if c not in OUTPUT_COLUMNS and not c.startswith(PROBABILITY_PREFIX)]
         return pa.Table.from_pandas(frame.astype(dict.fromkeys(ids, "string")), preserve_index=False)
 
 
-def scored(chunk: pd.DataFrame, scorer: Scorer, config: Config) -> pd.DataFrame:
-    """The output rows of checked rows: the ID columns present, the prediction and, for classifiers, one
-    probability column per class."""
+def batch_coverage(config: Config, scorer: Scorer) -> Coverage | None:
+    """The coverage of the output's intervals or sets: uncertainty.coverage (which `predict --coverage`
+    sets for the run); None when uncertainty is off or the model has no conformal scores. A level the model
+    cannot answer is an error (the command checks it before reading the file, `check_coverage`)."""
+    if not (config.uncertainty.enabled and scorer.has_uncertainty):
+        return None
+    return scorer.coverage(config.uncertainty.coverage)
+
+
+def scored(
+    chunk: pd.DataFrame, scorer: Scorer, config: Config, coverage: Coverage | None = None
+) -> pd.DataFrame:
+    """The output rows of checked rows: the ID columns present, the prediction, for classifiers one
+    probability column per class, and with `coverage` the interval's bounds or the set (JSON text)."""
     predictions = scorer.predict_frame(chunk)
     ids = [name for name in config.data.id_columns if name in chunk.columns]
     out = chunk[ids].reset_index(drop=True).copy()
@@ -67,4 +85,11 @@ def scored(chunk: pd.DataFrame, scorer: Scorer, config: Config) -> pd.DataFrame:
     if predictions.probabilities is not None:
         for index, label in enumerate(scorer.trained.classes):
             out[f"{PROBABILITY_PREFIX}{label}"] = predictions.probabilities[:, index]
+    if coverage is not None:
+        answers = scorer.uncertainty(predictions.labels, predictions.probabilities, coverage)
+        if predictions.probabilities is not None:
+            out[SET_COLUMN] = [json.dumps(classes, ensure_ascii=False, default=str) for classes in answers]
+        else:
+            bounds = np.asarray(answers, dtype=float).reshape(-1, 2)
+            out[INTERVAL_COLUMNS[0]], out[INTERVAL_COLUMNS[1]] = bounds[:, 0], bounds[:, 1]
     return out

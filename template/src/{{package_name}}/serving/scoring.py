@@ -10,6 +10,9 @@ checked against the Pipeline at start-up on records built from the data contract
 agree; otherwise (a customised Pipeline, derived features) the API calls the Pipeline itself: slower, same
 answers.
 
+Uncertainty: both paths give each prediction its conformal interval or set at the coverage asked
+(`training.conformal`) from the same numbers through the same functions, so they give identical answers.
+
 Probabilities: both paths pass the model's probabilities through the calibration map that `train` fitted
 (metadata.json, `training.calibration.apply_calibration`), and the labels follow the calibrated
 probabilities, so the API, batch files and drift give the same answers as the reference sample.
@@ -25,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..training.calibration import apply_calibration, predicted_columns
+from ..training.conformal import Levels, intervals, prediction_sets
 from .encoder import FastEncoder, checked_encoder
 from .trained_model import TrainedModel
 
@@ -33,6 +37,14 @@ from .trained_model import TrainedModel
 class Predictions:
     labels: list[Any]  # class labels, or numbers for regression
     probabilities: np.ndarray | None  # rows × classes (classification only)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """A coverage level asked for and the conformal threshold that gives it (`Scorer.coverage`)."""
+
+    level: float
+    limit: float
 
 
 class Scorer:
@@ -46,6 +58,7 @@ class Scorer:
             for feature in trained.input_features
             if feature["kind"] == "categorical"
         }
+        self.levels = Levels(trained.metadata.uncertainty)
         self.encoder: FastEncoder | None = None
         self.encoder_note = "disabled"
         if fast:
@@ -69,6 +82,23 @@ class Scorer:
         if not self.trained.is_classification:
             return Predictions(estimator.predict(X).tolist(), None)
         return self._from_probabilities(estimator.predict_proba(X))
+
+    @property
+    def has_uncertainty(self) -> bool:
+        """Whether the model was trained with conformal scores (uncertainty on, enough rows)."""
+        return self.levels.uncertainty.enabled
+
+    def coverage(self, level: float) -> Coverage:
+        """The threshold for `level`; `conformal.CoverageError` (with the reason) when the model cannot
+        answer it."""
+        return Coverage(level, self.levels.limit(level))
+
+    def uncertainty(self, labels: list[Any], probabilities: np.ndarray | None, coverage: Coverage) -> list:
+        """Per prediction, its interval [low, high] (regression) or its set of classes (classification)."""
+        if probabilities is not None:
+            return prediction_sets(probabilities, self.trained.classes, coverage.limit)
+        low, high = intervals(np.asarray(labels, dtype=float), coverage.limit)
+        return np.column_stack([low, high]).tolist()
 
     def _from_probabilities(self, probabilities: np.ndarray) -> Predictions:
         """Calibrated probabilities and the labels they imply (without a map: the most probable class, what

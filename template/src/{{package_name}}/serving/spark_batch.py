@@ -38,8 +38,9 @@ from ..core.config import Config
 from ..core.errors import UserError
 from ..core.progress import RowProgress, say
 from ..data.tables import READERS
+from ..training.conformal import check_coverage
 from .batch import ON_ERROR, SHOWN_PROBLEMS, Tally
-from .batch_chunks import PREDICTION_COLUMN, PROBABILITY_PREFIX
+from .batch_chunks import INTERVAL_COLUMNS, PREDICTION_COLUMN, PROBABILITY_PREFIX, SET_COLUMN
 from .row_checks import REJECTS_COLUMNS
 from .spark_rows import CONTRACT_STOP, Job, ModelFiles, problem_batches, score_batches
 from .trained_model import TrainedModel, load_trained
@@ -52,7 +53,9 @@ INSTALL_HINT = (
 TABLE_NAME = re.compile(r"^(?:[A-Za-z_]\w*|`[^`]+`)(?:\.(?:[A-Za-z_]\w*|`[^`]+`)){1,2}$")
 
 
-def score_with_spark(config: Config, source: str, target: str, on_error: str = "fail") -> dict[str, Any]:
+def score_with_spark(
+    config: Config, source: str, target: str, on_error: str = "fail", coverage_asked: bool = False
+) -> dict[str, Any]:
     """Score `source` (path or table) into Parquet at `target` on Spark; the summary of local `predict`
     (rows, rejected, rejects, output, seconds)."""
     if on_error not in ON_ERROR:
@@ -71,7 +74,8 @@ def score_with_spark(config: Config, source: str, target: str, on_error: str = "
     frame = frame.select(*[f"`{name}`" for name in ids + features])
     if frame.isEmpty():
         raise UserError(f"{source} has no rows to score (only a header, or no data at all)")
-    schema = _output_schema(trained, ids)
+    check_coverage(config, trained.metadata.uncertainty, coverage_asked)
+    schema = _output_schema(trained, ids, config)
     job = Job(config, _broadcast(spark, ModelFiles.of(trained)), csv, ids, schema.fieldNames())
     say(f"… scoring {source} on Spark ({_master(spark)}), model version {trained.version}")
     progress = RowProgress("scored on Spark", every=float("inf"))
@@ -204,8 +208,9 @@ class _Carried:
         self.value = value
 
 
-def _output_schema(trained: TrainedModel, ids: list[str]) -> Any:
-    """The columns of local `predict`'s Parquet output: IDs as text, the prediction, the probabilities."""
+def _output_schema(trained: TrainedModel, ids: list[str], config: Config) -> Any:
+    """The columns of local `predict`'s Parquet output: IDs as text, the prediction, the probabilities, and
+    the interval's bounds or the set (JSON text) when there is uncertainty to give."""
     from pyspark.sql.types import BooleanType, DoubleType, LongType, StringType, StructField, StructType
 
     fields = [StructField(name, StringType()) for name in ids]
@@ -221,6 +226,11 @@ def _output_schema(trained: TrainedModel, ids: list[str]) -> Any:
         label = StringType()
     fields.append(StructField(PREDICTION_COLUMN, label))
     fields += [StructField(f"{PROBABILITY_PREFIX}{label}", DoubleType()) for label in trained.classes]
+    if config.uncertainty.enabled and trained.metadata.uncertainty.enabled:
+        if trained.is_classification:
+            fields.append(StructField(SET_COLUMN, StringType()))
+        else:
+            fields += [StructField(name, DoubleType()) for name in INTERVAL_COLUMNS]
     return StructType(fields)
 
 

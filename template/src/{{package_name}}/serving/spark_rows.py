@@ -24,7 +24,7 @@ import pandas as pd
 from ..artifacts.paths import ModelFolder
 from ..core.config import Config
 from ..data.tables import CSV_MISSING, mark_missing
-from .batch_chunks import scored
+from .batch_chunks import batch_coverage, scored
 from .row_checks import REJECTS_COLUMNS, check_rows
 from .scoring import Scorer
 from .trained_model import TrainedModel, load_trained
@@ -102,6 +102,7 @@ def score_batches(batches: Iterator[pd.DataFrame], job: Job, fail: bool) -> Iter
     """`mapInPandas` of the scoring pass: the good rows of every batch scored (ID columns, prediction,
     probabilities). With `fail`, the first bad row stops the job (the driver then counts them all)."""
     scorer = scorer_for(job.model.value, job.config)
+    coverage = batch_coverage(job.config, scorer)
     for batch in batches:
         if batch.empty:
             continue
@@ -110,7 +111,7 @@ def score_batches(batches: Iterator[pd.DataFrame], job: Job, fail: bool) -> Iter
             raise ValueError(f"a {CONTRACT_STOP}; nothing is written")
         good = checked.frame if checked.valid.all() else checked.frame[checked.valid]
         if len(good):
-            out = scored(good, scorer, job.config)
+            out = scored(good, scorer, job.config, coverage)
             yield out.astype(dict.fromkeys(job.ids, "string"))[job.output]
 
 

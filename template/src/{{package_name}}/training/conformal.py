@@ -21,15 +21,18 @@ the rows it is least sure of. Asking for a higher coverage gives those rows a cl
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..artifacts.metadata import Uncertainty
 from ..core.config import Config
-from .evaluate import CVResult
+from ..core.errors import UserError
 from .groups import MIN_GROUP_ROWS, group_labels
+
+if TYPE_CHECKING:  # serving imports this module: it must not pull in the training code (scikit-learn)
+    from .evaluate import CVResult
 
 MAX_KEPT_SCORES = 2000  # more out-of-fold rows: the scores at this many evenly spread ranks are kept
 MIN_ROWS = 20  # fewer scored out-of-fold rows: no intervals or sets (a 90% threshold needs at least 9)
@@ -132,7 +135,7 @@ def threshold(uncertainty: Uncertainty, coverage: float) -> float:
     if not uncertainty.enabled:
         raise CoverageError(f"this model has no prediction intervals or sets: {uncertainty.reason}")
     if isinstance(coverage, bool) or not isinstance(coverage, int | float) or not 0 < coverage < 1:
-        raise CoverageError(f"coverage is {coverage!r}; expected a number strictly between 0 and 1, e.g. 0.9")
+        raise CoverageError(f"{coverage!r} is not a coverage; expected a number strictly between 0 and 1, e.g. 0.9")
     rows = uncertainty.rows
     rank = needed_rank(rows, coverage)
     if rank > rows:
@@ -143,6 +146,43 @@ def threshold(uncertainty: Uncertainty, coverage: float) -> float:
         )
     index = int(np.searchsorted(np.asarray(uncertainty.ranks), rank, side="left"))
     return uncertainty.scores[index]
+
+
+def check_coverage(config: Config, uncertainty: Uncertainty, asked: bool) -> None:
+    """Before a batch run reads its file: the coverage of its intervals or sets (uncertainty.coverage, or
+    `predict --coverage`, `asked`) must be one the model can answer. Without intervals (uncertainty off, a
+    model without conformal scores) only an explicit --coverage is an error."""
+    if asked and not config.uncertainty.enabled:
+        raise UserError(
+            "--coverage: uncertainty is off in configs/project.yaml, so there are no intervals or sets"
+        )
+    if not config.uncertainty.enabled or not (uncertainty.enabled or asked):
+        return
+    try:
+        threshold(uncertainty, config.uncertainty.coverage)
+    except CoverageError as error:
+        where = "--coverage" if asked else "uncertainty.coverage"
+        raise UserError(f"{where}: {error}") from None
+
+
+class Levels:
+    """The thresholds of one model's scores, each worked out once per coverage level asked (serving asks
+    the same few levels again and again)."""
+
+    MAX_CACHED = 64  # distinct levels remembered; more (a client trying every level) are computed each time
+
+    def __init__(self, uncertainty: Uncertainty) -> None:
+        self.uncertainty = uncertainty
+        self._limits: dict[float, float] = {}
+
+    def limit(self, coverage: float) -> float:
+        """`threshold` for `coverage`, remembered; CoverageError as `threshold` raises it."""
+        limit = self._limits.get(coverage)
+        if limit is None:
+            limit = threshold(self.uncertainty, coverage)
+            if len(self._limits) < self.MAX_CACHED:
+                self._limits[coverage] = limit
+        return limit
 
 
 def intervals(predictions: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
@@ -181,8 +221,9 @@ def _measure(
         outcome = _cross_fitted(scores, probability, parts, level)
         if outcome is None:
             continue
-        covered, size = outcome
-        measured["levels"].append({"coverage": level, **_summary(covered, size, probability is not None)})
+        covered, size, tied = outcome
+        summary = _summary(covered, size, probability is not None)
+        measured["levels"].append({"coverage": level, **summary, "at_threshold": float(tied.mean())})
         if level == coverage:
             measured["groups"] = {
                 column: _per_group(labels, covered, size, level, probability is not None)
@@ -193,10 +234,12 @@ def _measure(
 
 def _cross_fitted(
     scores: np.ndarray, probability: np.ndarray | None, parts: np.ndarray, level: float
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Per row: inside its interval or set, and the interval's width or the set's size; None when a part's
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Per row: inside its interval or set, the interval's width or the set's size, and whether its score
+    equals the threshold (ties: a model that gives many rows the very same output); None when a part's
     calibration rows are too few for `level`."""
     covered = np.zeros(len(scores), dtype=bool)
+    tied = np.zeros(len(scores), dtype=bool)
     size = np.zeros(len(scores))
     for part in range(MEASURE_FOLDS):
         held = parts == part
@@ -206,8 +249,9 @@ def _cross_fitted(
             return None
         limit = calibration[rank - 1]
         covered[held] = scores[held] <= limit
+        tied[held] = scores[held] == limit
         size[held] = 2 * limit if probability is None else ((1.0 - probability[held]) <= limit).sum(axis=1)
-    return covered, size
+    return covered, size, tied
 
 
 def _summary(covered: np.ndarray, size: np.ndarray, sets: bool) -> dict[str, Any]:

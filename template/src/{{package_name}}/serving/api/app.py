@@ -188,7 +188,7 @@ def _error_item(item: dict[str, Any]) -> dict[str, Any]:
     """`loc`, `msg` and `type` as FastAPI gives them, plus `field` in a readable form and a clearer message
     for a null where the feature may not be missing."""
     loc = [part for part in item.get("loc", ()) if isinstance(part, str | int)]
-    path = loc[1:] if loc[:1] == ["body"] else loc
+    path = loc[1:] if loc[:1] in (["body"], ["query"]) else loc
     field = (
         "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".") or "body"
     )

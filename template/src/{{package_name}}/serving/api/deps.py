@@ -6,14 +6,18 @@ call."""
 from __future__ import annotations
 
 import hmac
+import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, Security
+from fastapi import Depends, HTTPException, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ValidationError
 
+from ...core.config import Config
+from ...training.conformal import CoverageError
+from ..scoring import Coverage, Scorer
 from .deployment import Deployment
 from .settings import API_KEY_HEADER, ApiSettings
 from .state import ServingState
@@ -98,6 +102,51 @@ async def scoring_call(request: Request) -> ScoringCall:
     except ValidationError as error:  # from reading the dates (`Schemas.records`)
         raise _invalid(error) from None
     return ScoringCall(state, deployment, records, request.state.request_id, schemas.ids(request_model))
+
+
+UNCERTAINTY_OFF = "uncertainty is off in configs/project.yaml: no intervals or sets to give"
+BAD_COVERAGE = "expected a number strictly between 0 and 1, e.g. 0.9"
+# The query parameter as the OpenAPI document shows it; the endpoint checks it itself (`requested_coverage`),
+# since the fast lane calls it without FastAPI's parameter parsing.
+CoverageQuery = Annotated[
+    float | None,
+    Query(
+        description="share of true values the interval or set of each prediction holds, strictly between 0 "
+        "and 1 (default: uncertainty.coverage in configs/project.yaml)",
+        gt=0,
+        lt=1,
+        examples=[0.9],
+    ),
+]
+
+
+def requested_coverage(request: Request, config: Config, scorer: Scorer) -> Coverage | None:
+    """The coverage level of this request's intervals or sets: `?coverage=`, else uncertainty.coverage;
+    None when uncertainty is off or the model has none and the request did not ask. A level the model
+    cannot answer is a 422 naming `coverage` with the reason."""
+    raw = request.query_params.get("coverage")
+    if raw is None:
+        if not (config.uncertainty.enabled and scorer.has_uncertainty):
+            return None
+        level: Any = config.uncertainty.coverage
+    elif not config.uncertainty.enabled:
+        raise _query_error("coverage", raw, UNCERTAINTY_OFF)
+    else:
+        try:
+            level = float(raw)
+        except ValueError:
+            raise _query_error("coverage", raw, BAD_COVERAGE) from None
+        if not math.isfinite(level):
+            raise _query_error("coverage", raw, BAD_COVERAGE)
+    try:
+        return scorer.coverage(level)
+    except CoverageError as error:
+        raise _query_error("coverage", raw, str(error)) from None
+
+
+def _query_error(name: str, value: Any, message: str) -> RequestValidationError:
+    item = {"type": "value_error", "loc": ("query", name), "msg": message, "input": value}
+    return RequestValidationError([item])
 
 
 async def json_body(request: Request, model: type[BaseModel], what: str) -> BaseModel:

@@ -159,11 +159,12 @@ class PredictionLog:
         probabilities: Sequence[dict[str, float]] | None,
         prediction_ids: Sequence[str] | None = None,
         ids: Sequence[dict[str, Any]] | None = None,
+        uncertainty: tuple[float, Sequence[Any]] | None = None,
     ) -> None:
         """Queue the entries of one request (cheap: serialising happens on the writer thread). Called on
-        the event loop only."""
+        the event loop only. `uncertainty`: the coverage level and, per record, its interval or set."""
         number = self._queued + 1
-        item = (datetime.now(UTC), request_id, model_version, records, labels, probabilities)
+        item = (datetime.now(UTC), request_id, model_version, records, labels, probabilities, uncertainty)
         if self._writer.put((number, item, prediction_ids, ids), weight=len(records)):
             self._queued = number
 
@@ -269,12 +270,15 @@ class PredictionLog:
         records,
         labels,
         probabilities,
+        uncertainty=None,
         prediction_ids=None,
         ids=None,
         entries: list[tuple[str, str | None, str]] | None = None,
     ) -> list[str]:
         """The request's log lines; its (prediction_id, ID key, stamp) index entries added to `entries`."""
         timestamp = stamp(moment)
+        coverage, answers = uncertainty if uncertainty is not None else (None, None)
+        sets = probabilities is not None
         lines = []
         for index, (record, label) in enumerate(zip(records, labels, strict=True)):
             chosen = classes = None
@@ -284,9 +288,11 @@ class PredictionLog:
                 chosen = positive if positive is not None else max(classes.values())
             prediction_id = prediction_ids[index] if prediction_ids is not None else None
             carried = (ids[index] or None) if ids is not None else None
+            answer = answers[index] if answers is not None else None
             line = LogLine(
-                timestamp, request_id, model_version, record, label, chosen, classes, prediction_id, carried
-            )
+                timestamp, request_id, model_version, record, label, chosen, classes, prediction_id, carried,
+                coverage, None if sets else answer, answer if sets else None,
+            )  # fmt: skip
             lines.append(line.encode())
             if prediction_id is not None and entries is not None:
                 key = id_key([carried.get(name) for name in self.id_columns]) if carried else None

@@ -228,6 +228,21 @@ def build_schemas(
             list[dict[str, float]],
             Field(..., description="per record: class → probability"),
         )
+    predict_fields["coverage"] = (
+        float | None,
+        Field(None, description="with uncertainty on: the share of true values each interval or set holds"),
+    )
+    if classification:
+        predict_fields["set"] = (
+            list[list[label]] | None,
+            Field(None, description="per record: the classes of its conformal prediction set, most probable "
+                  "first (empty when no class is likely enough at this coverage)"),
+        )  # fmt: skip
+    else:
+        predict_fields["interval"] = (
+            list[tuple[float, float]] | None,
+            Field(None, description="per record: its conformal prediction interval [low, high]"),
+        )
     explanation = create_model(
         "Explanation",
         prediction=(label, ...),

@@ -22,11 +22,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ...artifacts.metadata import ModelMetadata
 from ...artifacts.model_store import ModelStore, Pointer
 from ...artifacts.prediction_index import index_path
 from ...core.config import Config
-from ..scoring import Scorer
+from ..scoring import Coverage, Scorer
 from ..trained_model import TrainedModel
 from .batching import MicroBatcher
 from .deployment import Deployment, build_deployment, load_version, reference_predictions
@@ -68,6 +70,8 @@ class Scored:
     labels: list[Any]
     probabilities: list[dict[str, float]] | None
     prediction_ids: list[str]
+    coverage: Coverage | None = None  # the level asked for, when the answer has intervals or sets
+    uncertainty: list[Any] | None = None  # per record: [low, high] or the set of classes
 
 
 @dataclass
@@ -299,9 +303,11 @@ class ServingState:
         records: list[dict[str, Any]],
         request_id: str,
         ids: list[dict[str, Any]] | None = None,
+        coverage: Coverage | None = None,
     ) -> Scored:
         """The answers of `deployment` for `records`, each with a new prediction_id, queued to the log with
-        the values of the ID columns each record carried (`ids`, parallel to `records`), and to the shadow."""
+        the values of the ID columns each record carried (`ids`, parallel to `records`), and to the shadow.
+        With `coverage`, each answer has its conformal interval or set at that level (logged too)."""
         try:
             rows = await self._batchers["predict"].submit(records, key=deployment)
         except ValueError as error:  # the model's own input checks (the request alone: see batching)
@@ -309,15 +315,22 @@ class ServingState:
         _check_finite([row is not None for row in rows])
         labels = [label for label, _ in rows]
         probabilities = [classes for _, classes in rows] if deployment.trained.is_classification else None
+        uncertainty = None
+        if coverage is not None:
+            numbers = None
+            if probabilities is not None:
+                numbers = np.array([list(row.values()) for row in probabilities])
+            uncertainty = deployment.scorer.uncertainty(labels, numbers, coverage)
         prediction_ids = self.prediction_ids.take(len(records))
         if self.prediction_log is not None:
             self.prediction_log.add(
-                request_id, deployment.version, records, labels, probabilities, prediction_ids, ids
-            )
+                request_id, deployment.version, records, labels, probabilities, prediction_ids, ids,
+                (coverage.level, uncertainty) if coverage is not None else None,
+            )  # fmt: skip
         shadow = self.shadow
         if shadow is not None:
             shadow.offer(records, prediction_ids, request_id, ids)
-        return Scored(labels, probabilities, prediction_ids)
+        return Scored(labels, probabilities, prediction_ids, coverage, uncertainty)
 
     async def explain(self, deployment: Deployment, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         try:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from ..deps import scoring_call
+from ..deps import CoverageQuery, requested_coverage, scoring_call
 from ..schemas import ErrorResponse, Schemas, ValidationErrorResponse
 from ..state import public_reason
 
@@ -29,15 +29,21 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 async def predict_endpoint(request: Request) -> Response:
     """Predictions for 1 to api.max_records records; classifiers add each class's probability. Each
     record gets a unique `prediction_id` (name it when sending the outcome to /v1/feedback); `ids` gives
-    back the ID columns each record carried."""
+    back the ID columns each record carried. With uncertainty on, each record also gets its conformal
+    `interval` [low, high] (regression) or `set` of classes (classification), which holds the true value
+    for the share `coverage` of predictions (`?coverage=`, default uncertainty.coverage)."""
     call = await scoring_call(request)
-    scored = await call.state.predict(call.deployment, call.records, call.request_id, call.ids)
+    coverage = requested_coverage(request, call.state.config, call.deployment.scorer)
+    scored = await call.state.predict(call.deployment, call.records, call.request_id, call.ids, coverage)
     answer: dict[str, Any] = {"predictions": scored.labels, "prediction_ids": scored.prediction_ids}
     if call.ids is not None:
         answer["ids"] = call.ids
     answer["model_version"] = call.deployment.version
     if scored.probabilities is not None:
         answer["probabilities"] = scored.probabilities
+    if scored.coverage is not None:
+        answer["coverage"] = scored.coverage.level
+        answer["set" if scored.probabilities is not None else "interval"] = scored.uncertainty
     return json_response(answer)
 
 
@@ -66,7 +72,7 @@ def build_router(schemas: Schemas) -> APIRouter:
     body = request_body(schemas.predict_request)
 
     @router.post("/predict", response_model=schemas.predict_response, openapi_extra=body, responses=ERRORS)
-    async def predict(request: Request) -> Response:
+    async def predict(request: Request, coverage: CoverageQuery = None) -> Response:
         return await predict_endpoint(request)
 
     @router.post("/explain", response_model=schemas.explain_response, openapi_extra=body, responses=ERRORS)
