@@ -14,8 +14,10 @@ modules, in the order the data flows:
 - `calibration`: the probability calibration fitted on the out-of-fold probabilities, and the one function
   that applies it (training and serving alike);
 - `groups`: the metrics per group of each sensitive column;
+- `conformal`: the prediction intervals and sets (conformal prediction on the out-of-fold predictions),
+  their scores and measured coverage, and the functions serving applies them with;
 - `model_card`: the model card, in words a client can read; `calibration_card` its calibration section and
-  reliability plot;
+  reliability plot; `uncertainty_card` its section on the prediction intervals and sets;
 - `write`: the files of a run that passed, written so that a failure leaves the previous set intact;
 - `train`: the command, which wires them.
 """

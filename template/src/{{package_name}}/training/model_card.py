@@ -12,6 +12,7 @@ from ..core.metrics import METRICS, reported
 from ..core.wording import number
 from ..data.contract import Contract
 from .calibration_card import calibration_section
+from .uncertainty_card import uncertainty_headline, uncertainty_section
 
 
 def importance_figure(importance: list[dict[str, float]], top: int = 15) -> bytes:
@@ -150,6 +151,7 @@ def render_model_card(metadata: ModelMetadata, contract: Contract) -> str:
         "In plain words:",
         "",
         *[f"- {sentence}" for sentence in plain_summary(metadata)],
+        *uncertainty_headline(metadata),
         "",
         "What the measures mean:",
         "",
@@ -159,6 +161,7 @@ def render_model_card(metadata: ModelMetadata, contract: Contract) -> str:
         "",
         *_warning_lines(metadata),
         *calibration_section(metadata),
+        *uncertainty_section(metadata),
         "## What drives the model",
         "",
         f"![Feature importance]({figure})",
