@@ -4,7 +4,8 @@ flows:
 - `paths`: the names of the files in the model and report folders;
 - `files`: atomic writes, JSON and JSON-lines helpers, reading a model file safely;
 - `model_file`, `signing`: the types a model file may hold, and its optional signature;
-- `metadata`: models/metadata.json as the typed `ModelMetadata`;
+- `metadata`: models/metadata.json as the typed `ModelMetadata`, with `output_maps` its records of how the
+  raw output becomes the answer (probability calibration, conformal scores);
 - `model_store`: models/versions/<model_version>/ and the models/current.json pointer (`ModelStore`), with
   `model_records` its typed records (`Pointer`, `VersionEntry`), `durable` its crash-safe writes and locks,
   `model_mirror` the check that the copies at the top of models/ are files of a stored version;

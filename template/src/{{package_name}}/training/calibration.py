@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..artifacts.metadata import Calibration, CalibrationMap
+from ..artifacts.output_maps import Calibration, CalibrationMap
 from ..core.config import Config
 from ..core.wording import plain
 from .classes import label_array

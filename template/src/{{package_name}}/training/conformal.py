@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..artifacts.metadata import Uncertainty
+from ..artifacts.output_maps import Uncertainty
 from ..core.config import Config
 from ..core.errors import UserError
 from .groups import MIN_GROUP_ROWS, group_labels

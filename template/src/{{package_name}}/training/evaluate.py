@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..artifacts.metadata import Calibration, Uncertainty
+from ..artifacts.output_maps import Calibration, Uncertainty
 from ..core.config import Config
 from ..core.errors import UserError
 from ..core.metrics import PROBLEM_METRICS, Predictions, score_all
