@@ -6,8 +6,10 @@ modules, in the order the data flows:
   feedback endpoint and from `outcomes --input FILE`;
 - `joined`: outcomes joined to the prediction log (by prediction_id or the ID columns);
 - `estimate`: performance estimated from calibrated probabilities, before labels arrive (classification);
-- `performance`: the `performance` command: realized and estimated performance per window and group,
-  written to reports/performance/performance.json;
+- `coverage`: realized coverage: how often the logged intervals or prediction sets held the outcome,
+  against the level asked, and whether the shortfall is beyond chance;
+- `performance`: the `performance` command: realized and estimated performance and realized coverage per
+  window and group, written to reports/performance/performance.json;
 - `performance_html`: the self-contained reports/performance/performance.html;
 - `command`: `monitor`, drift and performance with one exit code.
 """

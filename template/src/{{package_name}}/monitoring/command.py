@@ -2,7 +2,8 @@
 
 Each check runs even when the other fails (a week without outcomes still gets its drift check), both
 verdicts are printed, and the exit code is the worst of the two: 2 (a check could not judge: bad input, too
-little traffic, too few outcomes) over 1 (the drift alarm, or performance degraded) over 0. A bug in either
+little traffic, too few outcomes) over 1 (the drift alarm, performance degraded, or its realized coverage
+below target) over 0. A bug in either
 check is raised after the other one has run (the CLI then exits 3).
 """
 

@@ -4,7 +4,8 @@ An outcome names its prediction by `prediction_id`, or by the values of the conf
 belongs to the latest logged prediction with those values at or before the moment the outcome was received
 (a customer scored twice is judged on the score that was live when the outcome came). An outcome sent twice
 is kept twice by the store; here the last received counts. Outcomes that match no prediction of the window
-are counted, by source, never silently dropped.
+are counted, by source, never silently dropped. Beside each prediction, the conformal interval or set
+logged with it (`answers`), for the realized coverage.
 
 Only what is needed is read: the log lines of the window (their timestamp is looked at before a line is
 decoded; a file last written before the window is not opened) and every outcome (they are few).
@@ -31,6 +32,8 @@ from ..artifacts.paths import OUTCOMES_SUFFIX, PREDICTION_LOG_SUFFIX
 TIME, PREDICTION_ID, MODEL_VERSION, PREDICTION, ACTUAL, RECEIVED_AT = (
     "timestamp", "prediction_id", "model_version", "prediction", "actual", "received_at",
 )  # fmt: skip
+# Columns of `Joined.answers`: the level of the interval or set, the interval's bounds, the set's classes.
+LEVEL, LOW, HIGH, SET = ANSWER_COLUMNS = ("level", "low", "high", "set")
 
 
 @dataclass
@@ -39,7 +42,9 @@ class Joined:
 
     `predictions`: one row per logged prediction (time, id, model version, prediction, group columns);
     `probabilities`: for classifiers, one row per prediction, one column per class of `classes`;
-    `labelled`: the positions (into both) of the predictions that have an outcome, and `actual` beside them.
+    `labelled`: the positions (into both) of the predictions that have an outcome, and `actual` beside them;
+    `answers`: one row per prediction, the conformal answer given with it (`ANSWER_COLUMNS`: its coverage
+    level, the interval's bounds or the set; missing on lines logged without one).
     """
 
     predictions: pd.DataFrame
@@ -52,6 +57,7 @@ class Joined:
     unknown: int = 0
     unknown_by_source: dict[str, int] = field(default_factory=dict)
     skipped_lines: int = 0  # log lines that are not entries (cut off, written by hand)
+    answers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ANSWER_COLUMNS))
 
     @property
     def labelled_rows(self) -> pd.DataFrame:
@@ -97,6 +103,7 @@ def join(
         unknown=sum(unknown.values()),
         unknown_by_source=dict(unknown),
         skipped_lines=skipped,
+        answers=_answers(entries),
     )
 
 
@@ -225,3 +232,26 @@ def _probabilities(entries: list[LogLine], classes: list[str]) -> np.ndarray:
         if entry.probabilities:
             matrix[row] = [entry.probabilities.get(name, np.nan) for name in classes]
     return matrix
+
+
+def _answers(entries: list[LogLine]) -> pd.DataFrame:
+    """Per line, the conformal answer it gave: level and interval bounds (NaN when absent), the set (None).
+    A line whose coverage or interval is not numbers (written by hand) has no answer."""
+    rows = [(_level(entry), *_bounds(entry.interval), entry.prediction_set) for entry in entries]
+    frame = pd.DataFrame(rows, columns=ANSWER_COLUMNS, dtype=object)
+    for column in (LEVEL, LOW, HIGH):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame
+
+
+def _level(entry: LogLine) -> float | None:
+    level = entry.coverage
+    if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
+        return None
+    return float(level)
+
+
+def _bounds(interval: list[Any] | None) -> tuple[Any, Any]:
+    if interval is None or len(interval) != 2 or any(isinstance(bound, bool) for bound in interval):
+        return None, None
+    return interval[0], interval[1]

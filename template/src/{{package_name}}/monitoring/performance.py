@@ -4,13 +4,16 @@ score that `train` measured.
 
 Realized metrics are the problem type's reported metrics (the gate metric first), overall, per
 `monitoring.window` period (by when the prediction was made) and per group of each
-`data.sensitive_columns` column that the live records carry. Written to reports/performance/performance.json
-and a self-contained performance.html (`performance_html`).
+`data.sensitive_columns` column that the live records carry. Beside them, where the log lines carry the
+conformal interval or set answered with each prediction, the realized coverage (`coverage`): the share of
+outcomes inside, against the level asked. Written to reports/performance/performance.json and a
+self-contained performance.html (`performance_html`).
 
 Exit codes (the CLI's): 0 fine; 1 when the realized gate metric fell more than `monitoring.max_drop` below
-the cross-validated score; 2 (`UserError`) on bad input, and when the window holds fewer than
-`monitoring.min_labelled_rows` labelled predictions: too few to tell is not an alarm. The report is written
-in that case too (the estimate needs no labels).
+the cross-validated score, or when the realized coverage is below its target by more than chance allows
+(the stated uncertainty is wrong: each has its own printed line); 2 (`UserError`) on bad input, and when
+the window holds fewer than `monitoring.min_labelled_rows` labelled predictions: too few to tell is not an
+alarm. The report is written in that case too (the estimate needs no labels).
 """
 
 from __future__ import annotations
@@ -33,16 +36,21 @@ from ..core.errors import UserError
 from ..core.progress import say, step
 from ..core.wording import count, number
 from ..drift.current import window_start
+from .coverage import CoverageCheck
 from .estimate import estimate
 from .joined import ACTUAL, PREDICTION, TIME, Joined, carried_columns, join
 
 PERIODS = {"day": "D", "week": "W", "month": "M"}  # pandas period codes (weeks run Monday to Sunday)
 NO_ESTIMATE = "no estimate for regression: a number has no probabilities to weigh"
+NO_COVERAGE = (
+    "no labelled prediction carries an interval or a set: logged before they existed, or uncertainty is off"
+)
 
 
 @dataclass
 class PerformanceSummary:
-    """What `performance` found: performance.json's content, the line the CLI prints, and the verdict."""
+    """What `performance` found: performance.json's content, the lines the CLI prints, and the verdict:
+    `degraded` (exit 1) when the gate metric dropped or the realized coverage is below target."""
 
     payload: dict[str, Any]
     headline: str
@@ -80,9 +88,10 @@ def run_performance(config: Config, since: str | None = None, last: str | None =
         artifacts.write_json(folder.performance_json, payload)
         artifacts.write_atomic(folder.performance_html, render(payload, config.project_name))
     check_enough(payload, config, folder.performance_html)
-    return PerformanceSummary(
-        payload, headline(payload, _shown(config, folder.performance_html)), payload["degraded"]
-    )
+    below = bool((payload.get("coverage") or {}).get("below_target"))
+    shown = _shown(config, folder.performance_html)
+    lines = headline(payload, shown) + (f"\n{coverage_line(payload, shown)}" if below else "")
+    return PerformanceSummary(payload, lines, payload["degraded"] or below)
 
 
 def build_payload(
@@ -131,6 +140,7 @@ def build_payload(
             "drop": drop,
             "degraded": degraded,
             "status": "degraded" if degraded else ("ok" if enough else "too_few_labels"),
+            "coverage": scored.coverage(scored.rows, status=True),
             "periods": scored.periods(config.monitoring.window),
             "groups": {column: scored.groups(column) for column in carried},
             "groups_not_carried": not_carried,
@@ -184,6 +194,23 @@ class Scored:
             warnings.simplefilter("ignore")
             return {name: _finite(value) for name, value in _score(self.config.problem_type, predictions)}
 
+    def coverage(self, rows: pd.DataFrame, status: bool = False) -> dict[str, Any] | None:
+        """Realized coverage of these labelled rows' intervals or sets (None: none of them carries one);
+        with `status`, the verdict in one word and, without any, why."""
+        check = CoverageCheck(
+            self.config.is_classification,
+            self.joined.answers,
+            self.metadata.uncertainty,
+            self.config.monitoring.min_labelled_rows,
+        )
+        found = check.summary(rows["row"].to_numpy(), rows[ACTUAL]) if len(rows) else None
+        if not status:
+            return found
+        if found is None:
+            return {"status": "none", "note": NO_COVERAGE}
+        verdict = "below_target" if found["below_target"] else ("ok" if found["enough_lines"] else "too_few")
+        return {"status": verdict, **found}
+
     def periods(self, window: str) -> list[dict[str, Any]]:
         """Per period of the window setting: predictions, labelled rows, realized and estimated metrics."""
         predictions = self.joined.predictions
@@ -203,6 +230,7 @@ class Scored:
                     "predictions": int(mine.sum()),
                     "labelled": len(rows),
                     "realized": self.realized(rows),
+                    "coverage": self.coverage(rows),
                     "estimated": estimate(
                         self.config.problem_type, proba, self.joined.classes, self.metadata.positive_class
                     ),
@@ -223,6 +251,7 @@ class Scored:
                 "group": str(group),
                 "labelled": int((labels == group).sum()),
                 **self.realized(self.rows[labels == group]),
+                "coverage": self.coverage(self.rows[labels == group]),
             }
             for group in labels.value_counts().index
         ]
@@ -283,8 +312,27 @@ def headline(payload: dict[str, Any], page: str) -> str:
     estimated = (payload.get("estimated") or {}).get(gate.name)
     if estimated is not None:
         text += f", {number(estimated)} estimated from {count(counts['predictions'], 'prediction')}"
+    found = payload.get("coverage") or {}
+    if found.get("status") in ("ok", "too_few"):
+        answer = "interval" if payload["problem_type"] == "regression" else "set"
+        text += (
+            f"; {found['covered_share']:.1%} of {count(found['lines'], 'outcome')} inside their {answer} "
+            f"(target {found['target']:.1%})"
+        )
     verdict = "DEGRADED" if payload["degraded"] else "fine"
     return f"performance {verdict}: {text}; report: {page}"
+
+
+def coverage_line(payload: dict[str, Any], page: str) -> str:
+    """The line printed when the realized coverage is below target: what happened, what to do."""
+    found = payload["coverage"]
+    answers = "sets" if payload["problem_type"] != "regression" else "intervals"
+    return (
+        f"coverage BELOW TARGET: the {answers} held {found['covered']:,} of {found['lines']:,} outcomes "
+        f"({found['covered_share']:.1%}) against a target of {found['target']:.1%}; chance gives so few "
+        f"with probability {found['p_value']:.2g}. The stated uncertainty is wrong for this traffic: look "
+        f"for drift (`drift`), then retrain on recent data; report: {page}"
+    )
 
 
 def _shown(config: Config, path: Path) -> str:

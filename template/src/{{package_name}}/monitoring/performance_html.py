@@ -16,15 +16,27 @@ CALIBRATION_NOTE = (
     "inputs relate to the outcome. Realized performance, from outcomes, is the ground truth."
 )
 
+COVERAGE_NOTE = (
+    "Each line is judged at the level it was answered at (a request may ask for another coverage); the "
+    "target is their mean. Chance is measured from the model's own calibration rows: with few of them the "
+    "coverage an interval really has varies from model to model, so a small shortfall is no alarm. Lines "
+    "logged without an interval or a set are left out."
+)
+
+SIZES = ("mean_width", "mean_set_size", "empty_sets")  # empty_sets: the share of sets with no class
+
 
 def render(payload: dict[str, Any], project_name: str) -> str:
-    """The page: verdict, the three scores side by side, the gate metric over time, periods and groups."""
+    """The page: verdict, the three scores side by side, the realized coverage, the gate metric over time,
+    periods and groups."""
     gate = metrics.METRICS[payload["gate_metric"]]
     window = payload["window"]
     subtitle = f"Predictions from {_day(window['start'])} to {_day(window['end'])}, per {window['period']}"
+    verdicts = verdict(payload) + _coverage_alarm(payload)
     sections = [
-        h.section("Verdict", verdict(payload) + h.facts(_facts(payload)), anchor="verdict"),
+        h.section("Verdict", verdicts + h.facts(_facts(payload)), anchor="verdict"),
         h.section("Scores", h.table(score_rows(payload)) + _estimate_note(payload), anchor="scores"),
+        h.section("Coverage", coverage_html(payload), anchor="coverage"),
     ]
     figure = trend_figure(payload)
     if figure is not None:
@@ -56,6 +68,18 @@ def verdict(payload: dict[str, Any]) -> str:
     return h.callout(f"Fine: {compared} (alarm beyond {number(payload['max_drop'])}).", "ok", headline=True)
 
 
+def _coverage_alarm(payload: dict[str, Any]) -> str:
+    """The second verdict, beside the first when it fires: the intervals or sets hold too few outcomes."""
+    if not (payload.get("coverage") or {}).get("below_target"):
+        return ""
+    found = payload["coverage"]
+    text = (
+        f"Coverage below target: {_share(found['covered_share'])} of the outcomes fell inside, against "
+        f"{_share(found['target'])} promised (see Coverage below)."
+    )
+    return h.callout(text, "warning", headline=True)
+
+
 def score_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
     estimated = payload.get("estimated") or {}
     return [
@@ -71,8 +95,11 @@ def score_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def period_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per period: counts, the gate metric realized and estimated, and the realized coverage when any
+    period's lines carry intervals or sets."""
     gate = payload["gate_metric"]
     label = metrics.label(gate)
+    shown = any(period.get("coverage") for period in payload["periods"])
     return [
         {
             "period from": period["period"],
@@ -80,9 +107,48 @@ def period_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
             "labelled": period["labelled"],
             f"{label} realized": period["realized"].get(gate),
             f"{label} estimated": (period.get("estimated") or {}).get(gate),
+            **(_coverage_columns(period.get("coverage")) if shown else {}),
         }
         for period in payload["periods"]
     ]
+
+
+def coverage_html(payload: dict[str, Any]) -> str:
+    """The realized coverage: its verdict, then the lines, covered share and size per level asked."""
+    found = payload.get("coverage") or {}
+    if found.get("status", "none") == "none":
+        return h.paragraph((found.get("note") or "no realized coverage").capitalize() + ".", note=True)
+    answers = "intervals" if payload["problem_type"] == "regression" else "sets"
+    held = (
+        f"{_share(found['covered_share'])} of {count(found['lines'], 'labelled prediction')} held the "
+        f"outcome in their {answers}, target {_share(found['target'])}"
+    )
+    if found["status"] == "below_target":
+        text = f"Below target: {held}; chance gives so few with probability {found['p_value']:.2g}."
+        text += " The stated uncertainty is wrong: look for drift, then retrain."
+        callout = h.callout(text, "warning")
+    elif found["status"] == "too_few":
+        text = f"Too few lines to judge ({payload['min_labelled_rows']} needed): {held}."
+        callout = h.callout(text, "info")
+    else:
+        callout = h.callout(f"At target: {held} (p = {found['p_value']:.2g}).", "ok")
+    rows = [
+        {"level asked": _share(level["level"]), **_coverage_columns(level), "lines": level["lines"]}
+        | {key.replace("_", " "): level[key] for key in SIZES if key in level}
+        for level in found["by_level"]
+    ]
+    return callout + h.table(rows) + h.paragraph(COVERAGE_NOTE, note=True)
+
+
+def _coverage_columns(found: dict[str, Any] | None) -> dict[str, Any]:
+    """The covered share and its target as two table columns (empty without intervals or sets)."""
+    if not found:
+        return {"covered": None, "coverage target": None}
+    return {"covered": _share(found["covered_share"]), "coverage target": _share(found["target"])}
+
+
+def _share(value: float) -> str:
+    return f"{value:.1%}"
 
 
 def trend_figure(payload: dict[str, Any]) -> bytes | None:
@@ -135,7 +201,12 @@ def _estimate_note(payload: dict[str, Any]) -> str:
 def _groups_html(payload: dict[str, Any]) -> str:
     parts = []
     for column, groups in payload["groups"].items():
-        rows = [{metrics.label(key): value for key, value in group.items()} for group in groups]
+        shown = any(group.get("coverage") for group in groups)
+        rows = [
+            {metrics.label(key): value for key, value in group.items() if key != "coverage"}
+            | (_coverage_columns(group.get("coverage")) if shown else {})
+            for group in groups
+        ]
         parts.append(f"<h3>{html.escape(column)}</h3>" + h.table(rows))
     missing = payload.get("groups_not_carried") or []
     if missing:

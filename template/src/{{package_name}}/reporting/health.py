@@ -1,6 +1,7 @@
-"""The model's health in the weekly summary: the drift alarm, realized performance (from outcomes) and the
-estimate (from the probabilities), read from reports/drift/drift.json and reports/performance/
-performance.json, and one plain sentence on whether the model needs attention."""
+"""The model's health in the weekly summary: the drift alarm, realized performance (from outcomes), the
+realized coverage of the intervals or sets answered, and the estimate (from the probabilities), read from
+reports/drift/drift.json and reports/performance/performance.json, and one plain sentence on whether the
+model needs attention."""
 
 from __future__ import annotations
 
@@ -21,15 +22,42 @@ def fired_rules(drift: dict[str, Any]) -> str:
 
 
 def performance_blockers(performance: dict[str, Any] | None) -> list[str]:
-    """A degraded model is a blocker; too few outcomes is said in the health section, not here."""
-    if not performance or not performance.get("degraded"):
+    """A degraded model, and intervals or sets that hold the outcome less often than they say, are
+    blockers; too few outcomes is said in the health section, not here."""
+    if not performance:
         return []
-    gate, realized, cv = _gate_values(performance)
-    return [
-        f"realized {gate.in_sentence} on live outcomes is {_n(realized)}, {number(performance['drop'])} "
-        f"worse than the cross-validated {_n(cv)} (alarm at {number(performance['max_drop'])}); find "
-        "out what changed and plan a retrain"
-    ]
+    blockers = []
+    if performance.get("degraded"):
+        gate, realized, cv = _gate_values(performance)
+        blockers.append(
+            f"realized {gate.in_sentence} on live outcomes is {_n(realized)}, {number(performance['drop'])} "
+            f"worse than the cross-validated {_n(cv)} (alarm at {number(performance['max_drop'])}); find "
+            "out what changed and plan a retrain"
+        )
+    if coverage_below_target(performance):
+        blockers.append(
+            f"{coverage_shortfall(performance)}: the stated uncertainty is wrong for this traffic; look for "
+            "drift, then retrain on recent data"
+        )
+    return blockers
+
+
+def coverage_below_target(performance: dict[str, Any] | None) -> bool:
+    """The realized coverage signal of `performance`: below target by more than chance allows."""
+    return bool(performance and (performance.get("coverage") or {}).get("below_target"))
+
+
+def coverage_shortfall(performance: dict[str, Any]) -> str:
+    """The realized coverage below target, in words."""
+    return f"{coverage_held(performance)}, below their {performance['coverage']['target']:.0%} target"
+
+
+def coverage_held(performance: dict[str, Any]) -> str:
+    """What share of live outcomes the intervals or prediction sets held, and against what target."""
+    found = performance["coverage"]
+    answers = "intervals" if performance.get("problem_type") == "regression" else "prediction sets"
+    held = f"the {answers} held {found['covered_share']:.1%} of {count(found['lines'], 'live outcome')}"
+    return held if found.get("below_target") else f"{held} (target {found['target']:.0%})"
 
 
 def performance_impact(performance: dict[str, Any] | None) -> str | None:
@@ -60,6 +88,8 @@ def attention(drift: dict[str, Any] | None, performance: dict[str, Any] | None) 
             f"too few outcomes to tell how it really performs ({labelled:,} of the "
             f"{performance['min_labelled_rows']:,} needed){_estimate(performance)}"
         )
+    if coverage_below_target(performance):
+        reasons.append(coverage_shortfall(performance))
     if reasons:
         return "warning", "Needs attention: " + "; ".join(reasons) + "."
     checks = []
@@ -71,6 +101,8 @@ def attention(drift: dict[str, Any] | None, performance: dict[str, Any] | None) 
             f"realized {gate.in_sentence} {_n(realized)} within {number(performance['max_drop'])} of the "
             f"cross-validated {_n(cv)}{_estimate(performance)}"
         )
+        if (performance.get("coverage") or {}).get("status") == "ok":
+            checks.append(coverage_held(performance))
     if not checks:
         return (
             "info",
