@@ -128,23 +128,27 @@ def test_real_table(table: RealTable, tmp_path: Path, default_project: Path) -> 
         handle.write(json.dumps(record) + "\n")
 
 
-COVERAGE_TOLERANCE = 0.03  # measured coverage within 3 points of each level, beside the allowances below
+COVERAGE_TOLERANCE = 0.03  # measured coverage within 3 points of 80% and 90%, beside the allowances below
+CHECKED_LEVELS = (0.8, 0.9)
 
 
 def check_coverage(metadata: dict[str, Any]) -> None:
     """The conformal intervals or sets hold the share of true values asked for, measured on out-of-fold rows
-    whose threshold came from the other rows (cross-fitted): within 3 points of each level. Above it by
-    more only as far as conformal prediction itself allows: rows tied at the threshold's score (a model
-    that gives many rows the very same output) and the 1 / (m + 1) of m calibration rows."""
+    whose threshold came from the other rows (cross-fitted): within 3 points at 80% and 90%. Above that
+    only as far as conformal prediction itself allows: rows tied at the threshold's score (a model that
+    gives many rows the very same output) and 1 / (m + 1) for m calibration rows. The other levels
+    measured (50%, 95%) within 3 points or two standard errors of a share of that many rows."""
     uncertainty = metadata["uncertainty"]
     assert uncertainty["kind"] == ("set" if metadata["classes"] else "interval"), uncertainty["reason"]
     measured = uncertainty["measured"]
     levels = {item["coverage"]: item for item in measured["levels"]}
-    assert 0.9 in levels and 0.8 in levels, levels
+    assert set(CHECKED_LEVELS) <= set(levels), levels
     calibration_rows = measured["rows"] * (measured["folds"] - 1) / measured["folds"]
     for level, item in levels.items():
-        allowance = item["at_threshold"] + 1 / (calibration_rows + 1)
-        assert level - COVERAGE_TOLERANCE <= item["measured"] <= level + COVERAGE_TOLERANCE + allowance, item
+        noise = 2 * math.sqrt(level * (1 - level) / measured["rows"])
+        below = COVERAGE_TOLERANCE if level in CHECKED_LEVELS else max(COVERAGE_TOLERANCE, noise)
+        above = below + item["at_threshold"] + 1 / (calibration_rows + 1)
+        assert level - below <= item["measured"] <= level + above, item
 
 
 def score_file(run: Run, folder: Path) -> pd.DataFrame:

@@ -11,7 +11,10 @@ The server runs from a temporary copy of configs/ and models/, so the load does 
 project's prediction log. With a second stored version, the run ends by measuring /v1/predict at 64
 connections twice on the same server settings, without and with a shadow model (the one
 models/current.json names, or the newest version that is not current), and prints both p99s and their
-ratio: what shadow scoring costs the answers (`--shadow`: that comparison only).
+ratio: what shadow scoring costs the answers (`--shadow`: that comparison only). A model with prediction
+intervals or sets has /v1/predict at 64 connections measured with them off and on, twice each in turn, and
+the ratio of requests/s: what the uncertainty costs the throughput (`--uncertainty`: that comparison only;
+target: at least 0.9).
 wrk is the load generator: `sudo apt-get install wrk` (Debian, Ubuntu),
 `brew install wrk` (macOS), or build it from https://github.com/wg/wrk.
 """
@@ -66,6 +69,11 @@ def main() -> int:
         action="store_true",
         help="only /v1/predict p99 without and with a shadow model (a full run ends with it too)",
     )
+    parser.add_argument(
+        "--uncertainty",
+        action="store_true",
+        help="only /v1/predict requests/s without and with intervals or sets (a full run ends with it too)",
+    )
     args = parser.parse_args()
     endpoints = ["/health", *(endpoint for endpoint in ENDPOINTS[1:] if endpoint in args.endpoints)]
     if shutil.which("wrk") is None:
@@ -80,6 +88,8 @@ def main() -> int:
         return 2
     if args.shadow:
         return shadow_comparison(args)
+    if args.uncertainty:
+        return uncertainty_comparison(args)
     with tempfile.TemporaryDirectory(prefix="bench-") as temp:
         workdir = Path(temp)
         record = example_record()
@@ -101,6 +111,8 @@ def main() -> int:
     report(results, args)
     results.pop("server_log_tail")
     write_results(results)
+    if has_uncertainty():
+        uncertainty_comparison(args)
     if shadow_candidate() is None:
         print("\nno second stored version: `train --shadow` one to also measure what a shadow model costs")
         return 0
@@ -159,6 +171,48 @@ def shadow_comparison(args: argparse.Namespace) -> int:
         )
     print(f"  p99 with / without the shadow: {ratio:.2f}")
     write_results({"shadow": {"version": shadow, "duration": args.duration, **runs, "p99_ratio": ratio}})
+    return 0
+
+
+UNCERTAINTY_TARGET = 0.9  # requests/s with intervals or sets, as a share of those without
+
+
+def has_uncertainty() -> bool:
+    metadata = json.loads((ROOT / "models" / "metadata.json").read_text(encoding="utf-8"))
+    return (metadata.get("uncertainty") or {}).get("kind", "none") != "none"
+
+
+def uncertainty_comparison(args: argparse.Namespace) -> int:
+    """/v1/predict at 64 connections with uncertainty off, then on, twice in turn (the machine's noise
+    shared out), same server settings, same record; the ratio of the mean requests/s."""
+    if not has_uncertainty():
+        print("the model has no intervals or sets: train it with uncertainty on", file=sys.stderr)
+        return 2
+    record = {**example_record(), **({} if args.no_ids else example_ids())}
+    runs: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
+    with tempfile.TemporaryDirectory(prefix="bench-") as temp:
+        project = Path(temp) / "project"
+        shutil.copytree(ROOT / "configs", project / "configs")
+        shutil.copytree(ROOT / "models", project / "models")
+        path = project / "configs" / "project.yaml"
+        settings = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for label in ("off", "on", "off", "on"):
+            settings["uncertainty"] = {**(settings.get("uncertainty") or {}), "enabled": label == "on"}
+            path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+            with Server(project, args.workers, Path(temp) / f"server-{label}.log") as server:
+                script = write_wrk_scripts(Path(temp), record, server.api_key)["/v1/predict"]
+                runs[label].append(wrk(server.url + "/v1/predict", 64, args.duration, script))
+    rates = {
+        label: sum(run["requests_per_second"] for run in done) / len(done) for label, done in runs.items()
+    }
+    ratio = rates["on"] / rates["off"] if rates["off"] else float("nan")
+    print(f"\n/v1/predict, 64 connections, {args.duration} s x 2 each, {args.workers} worker(s)")
+    for label in ("off", "on"):
+        p99 = max(run["p99_ms"] for run in runs[label])
+        print(f"  intervals/sets {label:<3}  {rates[label]:>9,.0f} requests/s  worst p99 {p99:.1f} ms")
+    met = ratio >= UNCERTAINTY_TARGET
+    print(f"  requests/s with / without: {ratio:.2f} (target at least {UNCERTAINTY_TARGET}: {_verdict(met)})")
+    write_results({"uncertainty": {"duration": args.duration, **runs, "rate_ratio": ratio, "met": met}})
     return 0
 
 

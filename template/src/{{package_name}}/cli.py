@@ -3,8 +3,8 @@
 
 Exit codes, the same for every command:
   0    done
-  1    the quality gate failed (`train`); a drift alarm (`drift`); performance degraded (`performance`);
-       either of the two (`monitor`)
+  1    the quality gate failed (`train`); a drift alarm (`drift`); performance degraded or realized
+       coverage below target (`performance`); either of the two (`monitor`)
   2    bad input: one line on stderr says what is wrong and what to do
   3    internal error (a bug, not the input): one line on stderr says where the full traceback was written
        (logs/errors/ of the project, or the temporary folder when the project is read-only)
@@ -18,7 +18,6 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -97,46 +96,17 @@ def _models(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from .core.config import load_config
+    from .serving.predict_command import run_predict
 
-    config = load_config(args.config)
-    chunk_rows = args.chunk_rows if args.chunk_rows is not None else config.predict.chunk_rows
-    asked = args.coverage is not None
-    if asked:
-        level = _coverage_argument(args.coverage)
-        config = replace(config, uncertainty=replace(config.uncertainty, coverage=level))
-    if args.engine == "spark":
-        from .serving.spark_batch import score_with_spark
-
-        summary = score_with_spark(
-            config, args.input, args.output, on_error=args.on_error, coverage_asked=asked
-        )
-    else:
-        from .serving.batch import score_file, sigterm_as_interrupt
-
-        workers = args.workers if args.workers is not None else config.predict.workers
-        with sigterm_as_interrupt():  # the partial output is removed on SIGTERM as on Ctrl+C
-            paths = Path(args.input), Path(args.output)
-            summary = score_file(
-                config, *paths, chunk_rows=chunk_rows, on_error=args.on_error, workers=workers,
-                coverage_asked=asked,
-            )  # fmt: skip
+    options = {
+        name: getattr(args, name) for name in ("engine", "on_error", "chunk_rows", "workers", "coverage")
+    }
+    summary = run_predict(load_config(args.config), args.input, args.output, **options)
     scored = f"{summary['rows']:,} rows scored"
     if summary["rejects"]:
         scored += f", {summary['rejected']:,} rejected (listed in {summary['rejects']})"
     print(f"{scored} in {summary['seconds']} s: {summary['output']}")
     return EXIT_OK
-
-
-def _coverage_argument(raw: str) -> float:
-    """`--coverage` as a level, or the one-line error the API's 422 gives for it."""
-    from .core.config import coverage_level
-    from .core.settings import Invalid
-
-    try:
-        return coverage_level(float(raw))
-    except (ValueError, Invalid):  # Invalid is a ValueError; float("ninety") too
-        message = f"--coverage is {raw!r}; expected a number strictly between 0 and 1, e.g. 0.9"
-        raise UserError(message) from None
 
 
 def _serve(args: argparse.Namespace) -> int:

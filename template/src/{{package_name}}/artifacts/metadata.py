@@ -7,9 +7,9 @@ order of release 1.x, and a file written by 1.x loads: keys it lacks take their 
 consumers take apart are records of their own (`cv`, `gate`, `data`, `reference`); free-form parts stay
 plain (the scores per metric, the library versions). `features` are the data contract's entries for the
 model's features (configs/schema.json's columns, minus their role and wording), kept as the contract
-writes them. `calibration` and `uncertainty` (records of `output_maps`) hold the probability calibration map and the
-conformal scores as plain numbers, so that loading a model never unpickles more than the model file's own
-checked types.
+writes them. `calibration` and `uncertainty` (records of `output_maps`) hold the probability calibration
+map and the conformal scores as plain numbers, so that loading a model never unpickles more than the model
+file's own checked types.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ the order the data flows:
   against the Pipeline at every start;
 - `scoring`: `Scorer`, predictions (labels, probabilities, values) for a frame of records;
 - `row_checks`: the API's rules for a record applied to every row of a file;
+- `predict_command`: the `predict` command's options read against the settings, then `batch` or `spark_batch`;
 - `batch`: `predict --input`, a file scored in chunks, with rejected rows set aside on request;
 - `batch_input`: the input file cut into chunks (a CSV into byte ranges of whole rows) that the process
   scoring a chunk reads itself;

@@ -38,7 +38,11 @@ MAX_KEPT_SCORES = 2000  # more out-of-fold rows: the scores at this many evenly 
 MIN_ROWS = 20  # fewer scored out-of-fold rows: no intervals or sets (a 90% threshold needs at least 9)
 MEASURE_FOLDS = 5  # cross-fitting of the measured coverage: thresholds from 4/5 of the rows, used on 1/5
 MEASURED_LEVELS = (0.5, 0.8, 0.9, 0.95)  # measured beside uncertainty.coverage, for the model card
-# A sensitive group with enough rows whose measured coverage is this far below the level is named.
+# A share of rows tied at the threshold's score beyond which the output and the card say why the coverage
+# measured is above the level asked.
+TIES_WORTH_SAYING = 0.02
+# A sensitive group with enough rows whose measured coverage is this far below the level, and further than
+# chance would put a share of its rows, is named.
 SHORTFALL = 0.05
 SCORES = {
     "interval": "absolute error of the out-of-fold prediction",
@@ -135,7 +139,7 @@ def threshold(uncertainty: Uncertainty, coverage: float) -> float:
     if not uncertainty.enabled:
         raise CoverageError(f"this model has no prediction intervals or sets: {uncertainty.reason}")
     if isinstance(coverage, bool) or not isinstance(coverage, int | float) or not 0 < coverage < 1:
-        raise CoverageError(f"{coverage!r} is not a coverage; expected a number strictly between 0 and 1, e.g. 0.9")
+        raise CoverageError(f"{coverage!r} is not a coverage: expected a number strictly between 0 and 1")
     rows = uncertainty.rows
     rank = needed_rank(rows, coverage)
     if rank > rows:
@@ -272,7 +276,8 @@ def _per_group(labels: np.ndarray, covered: np.ndarray, size: np.ndarray, level:
         rows = int(mask.sum())
         summary = _summary(covered[mask], size[mask], sets)
         enough = rows >= MIN_GROUP_ROWS
-        short = enough and summary["measured"] < level - SHORTFALL
+        chance = 2 * math.sqrt(level * (1 - level) / rows)  # two standard errors of a share of `rows`
+        short = enough and summary["measured"] < level - max(SHORTFALL, chance)
         out.append(
             {"group": str(group), "rows": rows, "enough_rows": enough, **summary, "short": bool(short)}
         )

@@ -36,7 +36,7 @@ from ..data import contract as contract_mod
 from ..data.tables import file_sha256
 from ..data.training_data import load_training_data
 from .calibration import calibrated_cv, fit_calibration
-from .conformal import fit_uncertainty, measured_level
+from .conformal import TIES_WORTH_SAYING, fit_uncertainty, measured_level
 from .evaluate import CVResult, cross_validate, score_fitted_on_folds
 from .gate import cautions, gate
 from .pipeline import after_coercion, build_pipeline, coerce_rows, make_estimator
@@ -192,9 +192,6 @@ def _calibrate(cv: CVResult, y: pd.Series, config: Config) -> CVResult:
     return replace(calibrated_cv(cv, calibration), calibration=calibration)
 
 
-TIED_WORTH_SAYING = 0.02  # share of rows at the conformal threshold beyond which coverage exceeds the level
-
-
 def _conformal(cv: CVResult, X: pd.DataFrame, y: pd.Series, config: Config) -> CVResult:
     """The conformal scores of the out-of-fold predictions (`conformal`), as live scoring will answer them
     (calibrated), with their coverage measured on rows each threshold was not taken from."""
@@ -216,10 +213,10 @@ def _conformal(cv: CVResult, X: pd.DataFrame, y: pd.Series, config: Config) -> C
         f"  {what}: measured coverage {level['measured']:.1%}, {size} "
         f"(conformal, on {uncertainty.rows:,} out-of-fold rows, cross-fitted)"
     )
-    if level["at_threshold"] > TIED_WORTH_SAYING:
+    if level["at_threshold"] > TIES_WORTH_SAYING:
         say(
-            f"  {level['at_threshold']:.0%} of those rows share the threshold's score (the model gives them the "
-            "very same output), so more true values fall inside than asked"
+            f"  {level['at_threshold']:.0%} of those rows share the threshold's score (the model gives them "
+            "the very same output), so more true values fall inside than asked"
         )
     return replace(cv, uncertainty=uncertainty)
 

@@ -9,7 +9,14 @@ from fractions import Fraction
 from typing import Any
 
 from ..artifacts.metadata import ModelMetadata, Uncertainty
-from .conformal import SHORTFALL, CoverageError, highest_coverage, measured_level, threshold
+from .conformal import (
+    SHORTFALL,
+    TIES_WORTH_SAYING,
+    CoverageError,
+    highest_coverage,
+    measured_level,
+    threshold,
+)
 from .groups import MIN_GROUP_ROWS
 
 
@@ -47,6 +54,7 @@ def uncertainty_section(metadata: ModelMetadata) -> list[str]:
         _how_to_ask(uncertainty),
         "",
         *_empty_set_lines(uncertainty),
+        *_tie_lines(uncertainty),
         *_limit_lines(metadata),
         *_group_lines(metadata),
     ]
@@ -63,7 +71,7 @@ def _meaning(metadata: ModelMetadata) -> str:
         level = measured_level(uncertainty, coverage)
         size = ""
         if level:
-            size = f" At this coverage a set held {level['mean_set_size']:.2f} classes on average."
+            size = f" At this coverage the average set size was {level['mean_set_size']:.2f}."
         return (
             f"In plain words: for {_in_words(coverage)} cases, the true value of {target} is one of the "
             "classes in the set the model gives beside its prediction. A set of one class is a confident "
@@ -154,6 +162,20 @@ def _empty_set_lines(uncertainty: Uncertainty) -> list[str]:
     ]
 
 
+def _tie_lines(uncertainty: Uncertainty) -> list[str]:
+    """Why the measured coverage is above the level asked when many rows share the threshold's score."""
+    level = measured_level(uncertainty, uncertainty.coverage)
+    if level is None or level.get("at_threshold", 0) <= TIES_WORTH_SAYING:
+        return []
+    return [
+        f"**More than asked**: {level['at_threshold']:.0%} of the out-of-fold rows have exactly the score at "
+        f"the {_percent(uncertainty.coverage)} threshold (the model gives many cases the very same output), "
+        "and they all fall inside together, so the measured coverage is above the level asked. No "
+        "threshold can split identical outputs: the promise errs on the safe side.",
+        "",
+    ]
+
+
 def _limit_lines(metadata: ModelMetadata) -> list[str]:
     """What the guarantee assumes, and the caveat of data in time order."""
     lines = [
@@ -205,8 +227,8 @@ def _group_table(metadata: ModelMetadata, rows: list[dict[str, Any]]) -> list[st
 
 
 def _group_sentences(metadata: ModelMetadata, column: str, rows: list[dict[str, Any]]) -> list[str]:
-    """The groups flagged short, each named with how far chance alone could explain the gap; the groups too
-    small to judge."""
+    """The groups flagged short (more than SHORTFALL below, and further than chance), each named with how far
+    chance alone could move it; the groups too small to judge."""
     coverage = metadata.uncertainty.coverage
     gap = f"more than {SHORTFALL * 100:g} points below the {_percent(coverage)} asked"
     sentences = [
@@ -217,7 +239,7 @@ def _group_sentences(metadata: ModelMetadata, column: str, rows: list[dict[str, 
         if row["short"]
     ]
     if not sentences:
-        sentences.append(f"No group of `{column}` with {MIN_GROUP_ROWS} rows or more is {gap}.")
+        sentences.append(f"No group of `{column}` with {MIN_GROUP_ROWS} rows or more is {gap} beyond chance.")
     few = [repr(row["group"]) for row in rows if not row["enough_rows"]]
     if few:
         sentences.append(
@@ -228,13 +250,10 @@ def _group_sentences(metadata: ModelMetadata, column: str, rows: list[dict[str, 
 
 
 def _chance(coverage: float, row: dict[str, Any]) -> str:
-    """Whether sampling noise could make the gap: on n rows a measured coverage strays from the true one
-    by up to about two standard errors, 2 sqrt(c (1 - c) / n), by chance alone."""
+    """How far chance alone could move the group's share (about two standard errors, 2 sqrt(c (1 - c) / n)):
+    a group is flagged only beyond it (`conformal.SHORTFALL`)."""
     noise = 2 * math.sqrt(coverage * (1 - coverage) / row["rows"])
-    if coverage - row["measured"] > noise:
-        return f" (more than the {noise * 100:.1f} points chance alone explains on {row['rows']:,} rows)"
-    rows = f"{row['rows']:,}"
-    return f" (on {rows} rows chance alone can move it by {noise * 100:.1f} points: more rows will tell)"
+    return f", beyond the {noise * 100:.1f} points chance alone explains on {row['rows']:,} rows"
 
 
 # Words ------------------------------------------------------------------------------------------------------

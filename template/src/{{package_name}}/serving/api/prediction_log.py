@@ -164,8 +164,8 @@ class PredictionLog:
         """Queue the entries of one request (cheap: serialising happens on the writer thread). Called on
         the event loop only. `uncertainty`: the coverage level and, per record, its interval or set."""
         number = self._queued + 1
-        item = (datetime.now(UTC), request_id, model_version, records, labels, probabilities, uncertainty)
-        if self._writer.put((number, item, prediction_ids, ids), weight=len(records)):
+        item = (datetime.now(UTC), request_id, model_version, records, labels, probabilities)
+        if self._writer.put((number, item, prediction_ids, ids, uncertainty), weight=len(records)):
             self._queued = number
 
     @property
@@ -183,8 +183,8 @@ class PredictionLog:
         try:
             lines: list[str] = []
             entries: list[tuple[str, str | None, str]] = []
-            for _, item, prediction_ids, ids in items:
-                lines += self._lines(*item, prediction_ids, ids, entries)
+            for _, item, prediction_ids, ids, uncertainty in items:
+                lines += self._lines(*item, prediction_ids, ids, entries, uncertainty)
             records = sum(len(item[1][3]) for item in items)
             written = self._try("".join(lines).encode("utf-8"), records=records, keep=True)
             if written and self._index is not None:
@@ -270,10 +270,10 @@ class PredictionLog:
         records,
         labels,
         probabilities,
-        uncertainty=None,
         prediction_ids=None,
         ids=None,
         entries: list[tuple[str, str | None, str]] | None = None,
+        uncertainty=None,
     ) -> list[str]:
         """The request's log lines; its (prediction_id, ID key, stamp) index entries added to `entries`."""
         timestamp = stamp(moment)
