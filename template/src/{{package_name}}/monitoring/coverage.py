@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..artifacts.metadata import Uncertainty
+from ..artifacts.output_maps import Uncertainty
 from ..training.conformal import needed_rank
 from .joined import HIGH, LEVEL, LOW, SET
 
