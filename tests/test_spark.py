@@ -114,7 +114,8 @@ def test_spark_scores_csv_and_parquet_exactly_as_local_predict(spark_run: dict) 
     check(spark_run["local"]["local"])
     expected = scores(root / "out" / "local.parquet")
     assert len(expected) == 5000 and expected[ID].is_unique
-    assert list(expected.columns) == [ID, "prediction", "probability_0", "probability_1"]
+    # The conformal prediction set of each row (JSON text), as local predict writes it.
+    assert list(expected.columns) == [ID, "prediction", "probability_0", "probability_1", "set"]
     for name in ("spark_csv", "spark_parquet", "spark_table"):
         outcome = spark_run["spark"][name]
         assert outcome["code"] == 0, outcome["stderr"]
@@ -126,6 +127,7 @@ def test_spark_scores_csv_and_parquet_exactly_as_local_predict(spark_run: dict) 
         assert list(got.columns) == list(expected.columns)
         pd.testing.assert_frame_equal(got.astype({ID: str}), expected.astype({ID: str}), check_exact=True)
         assert got["prediction"].nunique() == 2  # both classes predicted: a real model, not a constant
+        assert got["set"].nunique() > 1  # sets of one class and of both: real thresholds, not a constant
 
 
 def test_spark_fail_writes_nothing_and_words_the_error_as_local_predict(spark_run: dict) -> None:

@@ -370,6 +370,11 @@ class ModelInfo(BaseModel):
     metrics: dict[str, Any]
     gate: dict[str, Any] | None = None
     explanation: str | None = Field(None, description="how /v1/explain explains this model, when available")
+    uncertainty: dict[str, Any] | None = Field(
+        None,
+        description="prediction intervals or sets: kind, the default coverage, the highest one this model "
+        "can answer, and the coverage measured at training (or why there are none)",
+    )
     scoring: str = Field(description="how records are prepared for the model in this process")
 
 

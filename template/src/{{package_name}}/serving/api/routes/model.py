@@ -1,11 +1,16 @@
 """What model answers: version (and the shadow, and why a switch failed), training time, features with their
-types, metrics."""
+types, metrics, and the prediction intervals or sets it gives."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
-from ..deps import Ready
+from ....artifacts.output_maps import Uncertainty
+from ....core.config import Config
+from ....training.conformal import highest_coverage
+from ..deps import UNCERTAINTY_OFF, Ready
 from ..schemas import ErrorResponse, FeatureInfo, ModelInfo
 
 router = APIRouter(prefix="/v1", tags=["model"])
@@ -41,4 +46,19 @@ async def model_info(state: Ready) -> ModelInfo:
         gate=metadata.gate.to_json(),
         explanation=explanation,
         scoring=deployment.scorer.encoder_note,
+        uncertainty=_uncertainty(metadata.uncertainty, state.config),
     )
+
+
+def _uncertainty(uncertainty: Uncertainty, config: Config) -> dict[str, Any]:
+    """What a client needs to ask for intervals or sets: whether there are any and at which coverage."""
+    if not config.uncertainty.enabled:
+        return {"kind": "none", "reason": UNCERTAINTY_OFF}
+    if not uncertainty.enabled:
+        return {"kind": "none", "reason": uncertainty.reason}
+    return {
+        "kind": uncertainty.kind,
+        "default_coverage": config.uncertainty.coverage,
+        "highest_coverage": highest_coverage(uncertainty.rows),
+        "measured": uncertainty.measured.get("levels", []),
+    }
