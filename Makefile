@@ -73,6 +73,14 @@ demo: sync  ## render a project with default answers into build/demo and run the
 	@echo "  decisions        $(DEMO)/docs/decisions/"
 	@echo "  shipping         $(DEMO)/Dockerfile, $(DEMO)/.github/workflows/, $(DEMO)/deploy/k8s/"
 
+# Every engagement made from this template in one table: FLEET lists them (local paths or git URLs, one a
+# line, `#` comments); FLEET_ARGS="--format html --output fleet.html" for a page instead of Markdown.
+FLEET ?= fleet.txt
+FLEET_ARGS ?=
+.PHONY: fleet
+fleet: sync  ## each engagement of FLEET (fleet.txt): template version, releases behind, last update, drifted files
+	$(UV) run python scripts/fleet.py $(FLEET) $(FLEET_ARGS)
+
 # A release is a commit with a dated CHANGELOG section, tagged vX.Y.Z: the tag Copier updates projects to.
 release:  ## make release VERSION=X.Y.Z: date the changelog's Unreleased section, commit, tag vX.Y.Z
 	@test -n "$(VERSION)" || { echo "error: give the version, e.g. make release VERSION=1.1.0" >&2; exit 2; }
