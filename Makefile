@@ -8,9 +8,14 @@ UV ?= $(shell command -v uv >/dev/null 2>&1 && echo uv || echo "$(PYTHON) -m uv"
 # keeps the tests of an `xdist_group` on one worker, so their shared fixtures are built once.
 PYTEST_ARGS ?= -n auto --dist loadgroup
 DEMO := build/demo
+# The supply-chain tools, at the versions the generated projects use (template/Makefile.jinja), run with
+# `uv tool run`: not part of the dev environment.
+PIP_AUDIT := pip-audit==2.10.1
+DETECT_SECRETS := detect-secrets==1.5.0
+PIP_AUDIT_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help uv sync test test-fast lint format demo release clean lock-generated
+.PHONY: help uv sync test test-fast lint format demo release clean lock-generated audit-deps secrets
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +49,23 @@ lint: sync  ## ruff on the template's own Python
 format: sync  ## apply ruff's fixes and formatting
 	$(UV) run ruff check --fix hooks tests scripts
 	$(UV) run ruff format hooks tests scripts
+
+# The template's own lock (uv.lock), as the generated projects audit theirs: --strict fails when a package
+# could not be looked up. The generated projects' lock is audited by their own CI (`make audit-deps`).
+audit-deps: uv  ## vulnerability audit of the template's locked dev environment (pip-audit)
+	@mkdir -p build
+	$(UV) export --frozen --all-groups --no-emit-project --no-hashes --quiet --output-file build/requirements-audit.txt
+	$(UV) tool run --from $(PIP_AUDIT) pip-audit --strict --no-deps --disable-pip --progress-spinner off \
+		--requirement build/requirements-audit.txt $(PIP_AUDIT_ARGS)
+
+# The committed files against .secrets.baseline (audited findings pass, a new one fails), on a copy of the
+# baseline so that the hook's line-number refresh (exit 3) leaves the tree alone.
+secrets: uv  ## secret scan of the committed files against .secrets.baseline (detect-secrets)
+	@mkdir -p build
+	@cp .secrets.baseline build/secrets.baseline
+	git ls-files -z | xargs -0 sh -c '$(UV) tool run --from $(DETECT_SECRETS) detect-secrets-hook \
+		--baseline build/secrets.baseline "$$@"; status=$$?; [ $$status -eq 3 ] && exit 0; exit $$status' secrets
+	@echo "no new secrets"
 
 # --vcs-ref HEAD renders the last commit plus any uncommitted changes of this working tree (Copier adds
 # them for a local template), so the demo always shows what is on disk. An absolute source path keeps
