@@ -35,9 +35,12 @@ def default_project(tmp_path_factory):
 
 
 def test_every_template_expression_is_rendered(default_project):
+    """No Jinja left in the project; GitHub Actions expressions (`${{ ... }}`) in its workflows are theirs."""
     leftovers = []
     for path in project_files(default_project):
         text = path.read_bytes()
+        if ".github/workflows" in path.as_posix():
+            text = re.sub(rb"\$\{\{[^}]*\}\}", b"", text)
         if path.suffix == ".jinja" or b"{{" in text or b"{%" in text:
             leftovers.append(str(path.relative_to(default_project)))
     assert not leftovers, f"unrendered template text in {leftovers}"

@@ -280,7 +280,9 @@ def test_gitlab_ci_validates_against_gitlab_schema(tmp_path) -> None:
     tool("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml", cwd=project)
     pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
     assert pipeline["stages"] == ["lint", "test", "smoke", "docker", "monitor"]
-    assert pipeline["monitor"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule" && $TEMPLATE_UPDATE == null'}]
+    # A schedule with TEMPLATE_UPDATE set runs the template update instead (.gitlab/template-update.yml).
+    scheduled = '$CI_PIPELINE_SOURCE == "schedule" && $TEMPLATE_UPDATE == null'
+    assert pipeline["monitor"]["rules"] == [{"if": scheduled}]
     [script] = pipeline["monitor"]["script"]
     assert "uv run acme-churn monitor || status=$?" in script and 'exit "$status"' in script
     assert "1) echo" in script and "2) echo" in script

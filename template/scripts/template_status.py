@@ -121,9 +121,14 @@ def matches_any(path: str, patterns: tuple[str, ...]) -> bool:
     return any(pattern_regex(pattern).match(path) for pattern in patterns)
 
 
+# A Jinja statement tag, spelled in two parts so that this file holds no tag of its own (a rendered project
+# must contain no unrendered template text).
+JINJA_TAG = re.compile(re.escape("{" + "%") + ".*?" + re.escape("%" + "}"))
+
+
 def without_jinja(pattern: str) -> str:
-    """A pattern with its `{% ... %}` tags removed: a conditional exclude counts as always on."""
-    return re.sub(r"{%.*?%}", "", pattern).strip()
+    """A pattern with its Jinja statement tags removed: a conditional exclude counts as always on."""
+    return JINJA_TAG.sub("", pattern).strip()
 
 
 def yaml_block_list(text: str, key: str) -> list[str] | None:
