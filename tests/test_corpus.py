@@ -114,6 +114,7 @@ def test_real_table(table: RealTable, tmp_path: Path, default_project: Path) -> 
         run = Run(project, table, data, audit, contract, project.json("models/metadata.json"))
         assert run.metadata["gate"]["passed"]
         check_coverage(run.metadata)
+        check_robustness(run.metadata)
         if table.check:
             table.check(run)
         scored = score_file(run, tmp_path)
@@ -149,6 +150,20 @@ def check_coverage(metadata: dict[str, Any]) -> None:
         below = COVERAGE_TOLERANCE if level in CHECKED_LEVELS else max(COVERAGE_TOLERANCE, noise)
         above = below + item["at_threshold"] + 1 / (calibration_rows + 1)
         assert level - below <= item["measured"] <= level + above, item
+
+
+def check_robustness(metadata: dict[str, Any]) -> None:
+    """The robustness suite ran on the table: blanked values at every level for every feature, each trial's
+    numbers in range, and the most fragile feature one of the model's own."""
+    robustness = metadata["robustness"]
+    assert robustness.get("trials"), robustness.get("reason")
+    names = {feature["name"] for feature in metadata["features"]}
+    for trial in robustness["trials"] + robustness["features"]:
+        assert 0 <= trial["changed"] <= 1 and set(trial["features"]) <= names, trial
+        assert trial["drop"] is None or math.isfinite(trial["drop"]), trial
+    missing = [trial for trial in robustness["trials"] if trial["kind"] == "missing"]
+    assert [trial["level"] for trial in missing] == [0.1, 0.3] and set(missing[0]["features"]) == names
+    assert robustness["most_fragile"]["features"][0] in names
 
 
 def score_file(run: Run, folder: Path) -> pd.DataFrame:

@@ -262,6 +262,7 @@ ENGAGEMENT_DOCUMENTS = (
     "docs/decisions/0006-ci-and-deployment.md",
     "docs/decisions/0007-training-at-scale.md",
     "docs/decisions/0008-conformal-uncertainty.md",
+    "docs/decisions/0009-robustness.md",
 )
 
 

@@ -5,7 +5,8 @@ flows:
 - `files`: atomic writes, JSON and JSON-lines helpers, reading a model file safely;
 - `model_file`, `signing`: the types a model file may hold, and its optional signature;
 - `metadata`: models/metadata.json as the typed `ModelMetadata`, with `output_maps` its records of how the
-  raw output becomes the answer (probability calibration, conformal scores);
+  raw output becomes the answer (probability calibration, conformal scores) and `robustness_record` the
+  robustness suite's results;
 - `model_store`: models/versions/<model_version>/ and the models/current.json pointer (`ModelStore`), with
   `model_records` its typed records (`Pointer`, `VersionEntry`), `durable` its crash-safe writes and locks,
   `model_mirror` the check that the copies at the top of models/ are files of a stored version;

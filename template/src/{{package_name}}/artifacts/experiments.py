@@ -71,6 +71,7 @@ class ExperimentEntry:
     settings: dict[str, Any] = field(default_factory=dict)
     data_path: str | None = None  # `train --data`: the new data
     challenge: Challenge | None = None
+    robustness: dict[str, Any] | None = None  # the robustness suite's summary (`Robustness.summary`)
     status: str | None = None  # promoted, rejected or champion
     model_version: str | None = None
     wall_seconds: float | None = None
@@ -119,6 +120,8 @@ class ExperimentEntry:
             entry["data_path"] = self.data_path
         if self.challenge is not None:
             entry["challenge"] = self.challenge.to_json()
+        if self.robustness is not None:
+            entry["robustness"] = self.robustness
         entry.update(
             status=self.status,
             model_version=self.model_version,
@@ -143,6 +146,7 @@ class ExperimentEntry:
             settings=raw.get("settings") or {},
             data_path=raw.get("data_path"),
             challenge=Challenge.from_json(raw.get("challenge")),
+            robustness=raw.get("robustness") if isinstance(raw.get("robustness"), dict) else None,
             status=raw.get("status"),
             model_version=raw.get("model_version"),
             wall_seconds=raw.get("wall_seconds"),

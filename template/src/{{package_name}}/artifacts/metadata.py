@@ -9,7 +9,7 @@ plain (the scores per metric, the library versions). `features` are the data con
 model's features (configs/schema.json's columns, minus their role and wording), kept as the contract
 writes them. `calibration` and `uncertainty` (records of `output_maps`) hold the probability calibration
 map and the conformal scores as plain numbers, so that loading a model never unpickles more than the model
-file's own checked types.
+file's own checked types; `robustness` the results of the robustness suite (`robustness_record`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .files import require_regular_file, write_json
 from .log_line import PREDICTION, PREDICTION_PROBABILITY
 from .output_maps import Calibration, Uncertainty
 from .paths import MODEL_FILE, REFERENCE_FILE
+from .robustness_record import Robustness
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ class ModelMetadata:
     training: dict[str, float] = field(default_factory=dict)  # {"wall_seconds", "cpu_seconds"}
     calibration: Calibration = field(default_factory=Calibration)  # older files: none
     uncertainty: Uncertainty = field(default_factory=Uncertainty)  # older files: none
+    robustness: Robustness = field(default_factory=Robustness)  # older files: none
 
     @property
     def input_features(self) -> list[dict[str, Any]]:
@@ -233,6 +235,7 @@ class ModelMetadata:
             "training": self.training,
             "calibration": self.calibration.to_json(),
             "uncertainty": self.uncertainty.to_json(),
+            "robustness": self.robustness.to_json(),
         }
 
     def write(self, path: Path) -> None:
@@ -284,6 +287,7 @@ class ModelMetadata:
             training=raw.get("training") or {},
             calibration=Calibration.from_json(raw.get("calibration")),
             uncertainty=Uncertainty.from_json(raw.get("uncertainty")),
+            robustness=Robustness.from_json(raw.get("robustness")),
         )
 
 

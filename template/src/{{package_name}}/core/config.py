@@ -194,6 +194,33 @@ class UncertaintyConfig:
     coverage: float = setting(0.9, coverage_level)
 
 
+def shares(value: Any) -> tuple[float, ...]:
+    """A list of shares, each strictly between 0 and 1 (0.1: 10%), e.g. [0.05, 0.1, 0.25]."""
+    if not isinstance(value, list) or not value:
+        raise Invalid("expected a non-empty list of shares between 0 and 1, e.g. [0.1, 0.3]")
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int | float) or not 0 < item < 1:
+            raise Invalid("expected shares strictly between 0 and 1, e.g. [0.1, 0.3]", value=item)
+    return tuple(sorted({float(item) for item in value}))
+
+
+@dataclass(frozen=True)
+class RobustnessConfig:
+    """The robustness suite of `train` (`training.robustness`): how the gate metric and the decisions move
+    when inputs get noisy, missing, out of range or unseen. `robustness: off` leaves it out."""
+
+    enabled: bool = setting(True, flag)
+    noise: tuple[float, ...] = setting((0.05, 0.1, 0.25), shares)  # Gaussian noise, share of each spread
+    missing: tuple[float, ...] = setting((0.1, 0.3), shares)  # share of each feature's values blanked
+    out_of_range: float = setting(0.1, Number(low=0.01, high=1.0))  # share moved beyond the training range
+    unseen_categories: float = setting(0.1, Number(low=0.01, high=1.0))  # share given a category never seen
+    # Regression: a prediction has moved when it changes by more than this share of the target's spread.
+    tolerance: float = setting(0.1, Number(low=0.0, high=10.0))
+    # null: reported only; a number: the gate fails when a perturbation lowers the gate metric by more.
+    max_drop: float | None = setting(None, Number(low=0.0, high=1.0, nullable=True))
+    rows: int = setting(2000, Number(low=50, integer=True))  # validation rows the perturbations are scored on
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     """The API's settings (`serve`); the key clients must send comes from the environment only."""
@@ -238,6 +265,7 @@ class Config:
     drift: DriftConfig = section(DriftConfig)
     monitoring: MonitoringConfig = section(MonitoringConfig)
     uncertainty: UncertaintyConfig = section(UncertaintyConfig, switch=True)
+    robustness: RobustnessConfig = section(RobustnessConfig, switch=True)
     api: ApiSettings = section(ApiSettings, label="API")
     predict: PredictConfig = section(PredictConfig)
     spark: SparkConfig = section(SparkConfig, label="Spark")

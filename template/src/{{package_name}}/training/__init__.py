@@ -16,8 +16,11 @@ modules, in the order the data flows:
 - `groups`: the metrics per group of each sensitive column;
 - `conformal`: the prediction intervals and sets (conformal prediction on the out-of-fold predictions),
   their scores and measured coverage, and the functions serving applies them with;
+- `robustness`: the robustness suite, the gate metric and the decisions under noisy, missing,
+  out-of-range and unseen inputs;
 - `model_card`: the model card, in words a client can read; `calibration_card` its calibration section and
-  reliability plot; `uncertainty_card` its section on the prediction intervals and sets;
+  reliability plot; `uncertainty_card` its section on the prediction intervals and sets; `robustness_card`
+  its section on robustness (and the lines `train` prints about it);
 - `write`: the files of a run that passed, written so that a failure leaves the previous set intact;
 - `train`: the command, which wires them.
 """

@@ -7,14 +7,18 @@ baseline's, on the same folds: the model must be above the no-skill level and be
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from ..artifacts.metadata import GateVerdict
+from ..artifacts.robustness_record import Robustness
 from ..core.config import Config
 from ..core.metrics import METRICS, gate_metric
 from ..core.wording import count, number
 from .evaluate import CVResult
+from .robustness_card import perturbation_words
 
 # Fewer rows than this: scores vary a lot between folds, and the gate's failure message says what to try.
 SMALL_TABLE_ROWS = 300
@@ -60,6 +64,22 @@ def gate(result: CVResult, config: Config) -> dict[str, Any]:
         "reason": reason,
         "advice": advice,
     }
+
+
+def robustness_verdict(verdict: GateVerdict, robustness: Robustness) -> GateVerdict:
+    """The verdict of a model that passed the gate on its scores but whose worst perturbation lowers the gate
+    metric by more than robustness.max_drop (`Robustness.passed` is false)."""
+    worst = robustness.worst
+    assert worst is not None and worst.drop is not None and robustness.max_drop is not None
+    reason = (
+        f"robustness: with {perturbation_words(worst)}, {verdict.metric} drops by {number(worst.drop)}, more "
+        f"than robustness.max_drop {number(robustness.max_drop)}"
+    )
+    advice = (
+        "the model card's Robustness section names the most fragile feature; raise robustness.max_drop or "
+        "set it to null to report without gating"
+    )
+    return replace(verdict, passed=False, reason=reason, advice=advice)
 
 
 def cautions(result: CVResult, verdict: dict[str, Any], importance: list[dict[str, Any]]) -> list[dict]:

@@ -12,6 +12,7 @@ from ..core.metrics import METRICS, reported
 from ..core.wording import number
 from ..data.contract import Contract
 from .calibration_card import calibration_section
+from .robustness_card import robustness_headline, robustness_section
 from .uncertainty_card import uncertainty_headline, uncertainty_section
 
 
@@ -152,6 +153,7 @@ def render_model_card(metadata: ModelMetadata, contract: Contract) -> str:
         "",
         *[f"- {sentence}" for sentence in plain_summary(metadata)],
         *uncertainty_headline(metadata),
+        *robustness_headline(metadata),
         "",
         "What the measures mean:",
         "",
@@ -169,6 +171,7 @@ def render_model_card(metadata: ModelMetadata, contract: Contract) -> str:
         f"The columns that matter most: {top}. Importance shows association learned from historical data, "
         "not cause and effect.",
         "",
+        *robustness_section(metadata),
         "## Limitations",
         "",
         "- Scores are estimates from historical data; performance on new data can be lower, and will fall if "

@@ -38,8 +38,10 @@ from ..data.training_data import load_training_data
 from .calibration import calibrated_cv, fit_calibration
 from .conformal import TIES_WORTH_SAYING, fit_uncertainty, measured_level
 from .evaluate import CVResult, cross_validate, score_fitted_on_folds
-from .gate import cautions, gate
+from .gate import cautions, gate, robustness_verdict
 from .pipeline import after_coercion, build_pipeline, coerce_rows, make_estimator
+from .robustness import run_robustness
+from .robustness_card import train_lines
 from .write import TrainingRun, now, write_artifacts
 
 
@@ -146,6 +148,15 @@ def _run_train(config: Config, data_path: Path | None, as_shadow: bool) -> Model
             f"{number(challenge.champion)}; the current model is kept",
         )
     cv = _calibrate(cv, y, config)
+    with step("robustness: the last validation fold with noisy, missing, out-of-range and unseen inputs"):
+        robustness = run_robustness(cv, coerced, y, contract, config)
+    for line in train_lines(robustness):
+        say(line)
+    entry = replace(entry, robustness=robustness.summary() if robustness.ran else None)
+    if not robustness.passed:
+        verdict = robustness_verdict(verdict, robustness)
+        failed = f"quality gate failed: {verdict.reason}; the previous model is kept; {verdict.advice}"
+        _reject(replace(entry, gate=verdict), clock, config, failed)
     cv = _conformal(cv, X, y, config)
     model = cv.final_model
     if model is None:
@@ -157,7 +168,7 @@ def _run_train(config: Config, data_path: Path | None, as_shadow: bool) -> Model
     warnings = cautions(cv, verdict.to_json(), importance)
     for warning in warnings:
         say(f"  warning: {warning['message']}")
-    run = TrainingRun(model, contract, training, cv, verdict, importance, warnings, entry, source)
+    run = TrainingRun(model, contract, training, cv, verdict, importance, warnings, entry, source, robustness)
     with step("writing artifacts"):
         metadata = write_artifacts(config, run, clock.elapsed, as_shadow=as_shadow)
     where = ModelStore(config.models_dir).folder(str(metadata.model_version)).root

@@ -13,7 +13,7 @@ import io
 import json
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from ..artifacts.paths import (
     TRAINING_OUTPUTS_FILE,
     ReportFolder,
 )
+from ..artifacts.robustness_record import Robustness
 from ..artifacts.training_outputs import TrainingOutputs, monitored_features
 from ..core.config import Config
 from ..core.progress import say
@@ -67,6 +68,7 @@ class TrainingRun:
     warnings: list[dict[str, str]]
     entry: ExperimentEntry
     source: Path  # the data file read
+    robustness: Robustness = field(default_factory=Robustness)  # the robustness suite's results
 
 
 def _oof_outputs(cv: CVResult, config: Config, taken: list[str]) -> tuple[pd.DataFrame, ReferenceInfo]:
@@ -230,6 +232,7 @@ def _metadata(
         training=elapsed(),
         calibration=cv.calibration,
         uncertainty=cv.uncertainty,
+        robustness=run.robustness,
     )
 
 
