@@ -19,7 +19,10 @@ Decisions are the ones serving gives: calibrated probabilities and the labels th
 
 The numbers are reproducible: the draws are seeded by model.random_state, the kind and the feature (see
 `perturb`), and the rows are a seeded sample. All perturbed copies are scored in a few
-large model calls; on wide tables fewer rows per trial keep the time bounded (`PREDICTED_ROWS`).
+large model calls, on one thread: calls of some thousands of rows are too small for the boosting's threads
+to pay for their start-up, which on a busy machine made them several times slower (the answers do not
+depend on the number of threads). On wide tables fewer rows per trial keep the time bounded
+(`PREDICTED_ROWS`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from ..artifacts.output_maps import Calibration
 from ..artifacts.robustness_record import Robustness, Trial
@@ -249,7 +253,8 @@ def measure(
     calibration = calibration or Calibration()
 
     def score(frame: pd.DataFrame) -> Outputs:
-        return answers(model, frame, classes, calibration)
+        with threadpool_limits(limits=1, user_api="openmp"):  # one thread: see the module docstring
+            return answers(model, frame, classes, calibration)
 
     clean = score(base)
     tolerance = None
