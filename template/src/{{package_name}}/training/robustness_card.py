@@ -26,6 +26,13 @@ ALONE = {
 NEGLIGIBLE = 0.0005
 
 
+def _amount(value: float) -> str:
+    """A tolerance in the target's units, as a reader writes it: 19,019, 2.50, 0.0312."""
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3g}"
+
+
 def _share(level: float) -> str:
     return f"{level:.0%}" if round(level * 100, 6).is_integer() else f"{level:.1%}"
 
@@ -42,7 +49,7 @@ def _drop(trial: Trial) -> str:
 def _changed_words(robustness: Robustness, changed: float) -> str:
     if robustness.tolerance is None:
         return f"{changed:.1%} of the predicted classes change"
-    return f"{changed:.1%} of the predictions move by more than {number(robustness.tolerance)}"
+    return f"{changed:.1%} of the predictions move by more than {_amount(robustness.tolerance)}"
 
 
 def trial_sentence(robustness: Robustness, trial: Trial) -> str:
@@ -143,8 +150,8 @@ def _tolerance_sentence(robustness: Robustness) -> str:
     if robustness.tolerance is None:
         return "A change is a record whose predicted class is different once its inputs are perturbed."
     return (
-        f"A prediction has moved when it changes by more than {number(robustness.tolerance)} "
-        "(robustness.tolerance of the target's standard deviation)."
+        f"A prediction has moved when it changes by more than {_amount(robustness.tolerance)} "
+        "(robustness.tolerance times the target's standard deviation)."
     )
 
 
