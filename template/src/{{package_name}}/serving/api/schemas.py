@@ -58,8 +58,8 @@ Category = Annotated[str, Field(strict=True, max_length=1000)]
 WARNINGS_DESCRIPTION = (
     "per record, in request order: where it lies outside what training gave the model evidence for, in the "
     "order of the features (empty when nowhere); kinds: out_of_range (a number below or above the training "
-    "range), unseen_category (a category never seen in training), missing (null in a feature that had no "
-    "missing values in training, imputed); the prediction is made all the same"
+    "range), unseen_category (a category absent from the training data), missing (null in a feature that had "
+    "no missing values in training, imputed); the prediction is made all the same"
 )
 
 
