@@ -225,6 +225,8 @@ def serve_and_compare(run: Run, scored: pd.DataFrame) -> None:
             bounds = batch[["interval_low", "interval_high"]].to_numpy().ravel().tolist()
             answered = [bound for interval in predicted["interval"] for bound in interval]
             assert answered == pytest.approx(bounds, rel=1e-6, abs=1e-6)
+        # The same input warnings, record by record, as the `warnings` column of batch scoring.
+        assert predicted["warnings"] == [json.loads(text) for text in batch["warnings"]]
         status, explained = http("POST", f"{url}/v1/explain", {"records": records}, key)
         assert status == 200, explained
         for index, row in enumerate(explained["explanations"]):

@@ -30,6 +30,12 @@ BROKEN = [
     (7, "tenure_months", "twelve"),
     (4001, "monthly_charges", "x"),
 ]
+# Outside what training saw, but scored (with its input warning): (row, column, value, warning kind).
+WARNED = [
+    (20, "monthly_charges", "99999", "out_of_range"),
+    (21, "region", "Atlantis", "unseen_category"),
+    (22, "logins_30d", "", "missing"),  # a feature that had no missing values in training
+]
 
 # Several command lines through one interpreter: one Spark session for all of them.
 RUN_COMMANDS = """
@@ -67,6 +73,8 @@ def spark_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     sample = pd.read_csv(root / SAMPLE, dtype=str, keep_default_na=False)
     bad = sample.copy()
     for row, column, value in BROKEN:
+        bad.loc[row - 1, column] = value
+    for row, column, value, _ in WARNED:
         bad.loc[row - 1, column] = value
     bad.to_csv(data / "bad.csv", index=False)
     # Quoted line breaks inside values (an ID and a category), as exports of free-text fields carry them.
@@ -114,8 +122,8 @@ def test_spark_scores_csv_and_parquet_exactly_as_local_predict(spark_run: dict) 
     check(spark_run["local"]["local"])
     expected = scores(root / "out" / "local.parquet")
     assert len(expected) == 5000 and expected[ID].is_unique
-    # The conformal prediction set of each row (JSON text), as local predict writes it.
-    assert list(expected.columns) == [ID, "prediction", "probability_0", "probability_1", "set"]
+    # The conformal prediction set and the input warnings of each row (JSON text): local predict's columns.
+    assert list(expected.columns) == [ID, "prediction", "probability_0", "probability_1", "set", "warnings"]
     for name in ("spark_csv", "spark_parquet", "spark_table"):
         outcome = spark_run["spark"][name]
         assert outcome["code"] == 0, outcome["stderr"]
@@ -173,6 +181,10 @@ def test_spark_skip_scores_the_good_rows_and_lists_the_bad_ones(spark_run: dict)
         (int(row), column, value) for row, column, value in rejects[["row", "column", "value"]].values
     )
     assert listed == sorted(BROKEN)
+    # The rows outside what training saw are scored, each with its warning, as local predict gives it.
+    warned = got.set_index(ID)["warnings"]
+    for row, column, _, kind in WARNED:
+        assert json.loads(warned[sample.loc[row - 1, ID]]) == [{"feature": column, "kind": kind}]
 
 
 def test_quoted_line_breaks_stay_inside_their_rows(spark_run: dict) -> None:

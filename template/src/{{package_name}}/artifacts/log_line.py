@@ -3,13 +3,15 @@
     {"timestamp": "2025-05-31T14:00:00.123456Z", "prediction_id": "…", "request_id": "…",
      "model_version": "…", "ids": {id_column: value, …}, "inputs": {feature: value, …}, "prediction": …,
      "prediction_probability": 0.83, "probabilities": {class: p, …},   (these two for classifiers)
-     "coverage": 0.9, "interval": [low, high] | "set": [class, …]}   (with uncertainty on)
+     "coverage": 0.9, "interval": [low, high] | "set": [class, …],   (with uncertainty on)
+     "warnings": [{"feature": …, "kind": …}, …]}
 
 `prediction_id` is unique per scored record (the API answers it; outcomes sent back later name it);
 `ids` holds the configured ID columns the record carried (absent when it carried none). `coverage` with
 `interval` (regression) or `set` (classification) is the conformal answer given with the prediction
-(`training.conformal`), so that realized coverage can be measured once outcomes come back. Lines written
-before any of these existed lack them.
+(`training.conformal`), so that realized coverage can be measured once outcomes come back. `warnings` are
+the input warnings answered with the prediction (`serving.input_warnings`; [] when none). Lines written
+before any of these existed lack them: a line without `warnings` reads as one without any.
 
 The timestamp comes first, in a fixed-width format, on every line: the drift reader finds a time window by
 looking at the bytes after `LINE_PREFIX` without decoding the lines (see drift/current.py). Keep both here,
@@ -57,6 +59,7 @@ class LogLine:
     coverage: float | None = None  # the level of `interval` or `prediction_set` (uncertainty on)
     interval: list[float] | None = None  # regression: [low, high]
     prediction_set: list[Any] | None = None  # classification: the classes of the set (JSON key "set")
+    warnings: list[dict[str, str]] | None = None  # input warnings (None: not written, e.g. the shadow's)
 
     def output(self, name: str) -> Any:
         """The model's output named like its field (`PREDICTION` or `PREDICTION_PROBABILITY`)."""
@@ -82,6 +85,8 @@ class LogLine:
                 entry["interval"] = self.interval
             if self.prediction_set is not None:
                 entry["set"] = self.prediction_set
+        if self.warnings is not None:
+            entry["warnings"] = self.warnings
         return json.dumps(entry, ensure_ascii=False, default=json_default) + "\n"
 
     @classmethod
@@ -106,4 +111,5 @@ class LogLine:
             coverage=entry.get("coverage"),
             interval=entry.get("interval") if isinstance(entry.get("interval"), list) else None,
             prediction_set=entry.get("set") if isinstance(entry.get("set"), list) else None,
+            warnings=entry.get("warnings") if isinstance(entry.get("warnings"), list) else [],
         )

@@ -1,7 +1,8 @@
 """The model's health in the weekly summary: the drift alarm, realized performance (from outcomes), the
-realized coverage of the intervals or sets answered, and the estimate (from the probabilities), read from
-reports/drift/drift.json and reports/performance/performance.json, and one plain sentence on whether the
-model needs attention."""
+realized coverage of the intervals or sets answered, the estimate (from the probabilities) and the share of
+live predictions with an input warning, read from reports/drift/drift.json,
+reports/performance/performance.json and the prediction log (`live_warnings`), and one plain sentence on
+whether the model needs attention."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ from typing import Any
 
 from ..core import metrics
 from ..core.wording import count, number
+from .live_warnings import LiveWarnings
+
+# The share of the week's live predictions with an input warning above which the model needs attention.
+# Traffic like the training data still warns now and then (a number beyond the training extremes, a rare
+# category): each continuous feature's next value lies outside the training range with a probability of
+# about 2/(rows + 1), so a few features warn on well under 1% of records. One prediction in ten means the
+# input changed (a new category, a unit, a field made optional): the model is guessing for those records.
+WARNING_SHARE_ALARM = 0.10
 
 
 def drift_alarm(drift: dict[str, Any] | None) -> bool:
@@ -40,6 +49,29 @@ def performance_blockers(performance: dict[str, Any] | None) -> list[str]:
             "drift, then retrain on recent data"
         )
     return blockers
+
+
+def warnings_high(live: LiveWarnings | None) -> bool:
+    """The input warnings signal: more than WARNING_SHARE_ALARM of the week's live predictions carried one."""
+    return bool(live and live.predictions and live.share > WARNING_SHARE_ALARM)
+
+
+def warnings_reason(live: LiveWarnings) -> str:
+    pairs = ", ".join(f"{feature} {kind.replace('_', ' ')}" for feature, kind, _ in live.top)
+    return (
+        f"{live.share:.0%} of this week's live predictions carried an input warning (alarm above "
+        f"{WARNING_SHARE_ALARM:.0%}; most frequent: {pairs})"
+    )
+
+
+def warning_blockers(live: LiveWarnings | None) -> list[str]:
+    """Many predictions made on inputs outside the training data: a blocker until the source is checked."""
+    if not warnings_high(live):
+        return []
+    return [
+        f"{warnings_reason(live)}: check the data source for new categories, changed units or fields left "
+        "empty (docs/model_health.md), then map them or retrain on recent data"
+    ]
 
 
 def coverage_below_target(performance: dict[str, Any] | None) -> bool:
@@ -74,8 +106,11 @@ def performance_impact(performance: dict[str, Any] | None) -> str | None:
     return f"on {labelled} the model scores {gate.in_sentence} {_n(realized)} (cross-validated {_n(cv)})"
 
 
-def attention(drift: dict[str, Any] | None, performance: dict[str, Any] | None) -> tuple[str, str]:
-    """(level, sentence): whether the model needs attention, and why, in plain words."""
+def attention(
+    drift: dict[str, Any] | None, performance: dict[str, Any] | None, live: LiveWarnings | None = None
+) -> tuple[str, str]:
+    """(level, sentence): whether the model needs attention, and why, in plain words (`live`: the week's
+    input warnings)."""
     reasons = []
     if drift_alarm(drift):
         reasons.append(f"the drift alarm fired{fired_rules(drift)}")
@@ -90,6 +125,8 @@ def attention(drift: dict[str, Any] | None, performance: dict[str, Any] | None) 
         )
     if coverage_below_target(performance):
         reasons.append(coverage_shortfall(performance))
+    if warnings_high(live):
+        reasons.append(warnings_reason(live))
     if reasons:
         return "warning", "Needs attention: " + "; ".join(reasons) + "."
     checks = []

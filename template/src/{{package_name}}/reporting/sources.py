@@ -1,13 +1,14 @@
-"""What the weekly summary is computed from: the experiment log, the latest audit, drift check and
-performance check, the model's metadata, the model pointer (models/current.json: the current model, its
-shadow, the switches) and the latest comparison with the shadow (`models compare`), each read through its
-artifact's owner. Every input may be missing: the summary then says what has not been run yet instead of
-failing."""
+"""What the weekly summary is computed from: the experiment log, the latest audit, drift check and performance
+check, the week's input warnings in the prediction log (`live_warnings`), the model's metadata, the model
+pointer (models/current.json: the current model, its shadow, the switches) and the latest comparison with the
+shadow (`models compare`), each read through its artifact's owner. Every input may be missing: the summary
+then says what has not been run yet instead of failing."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from ..artifacts.model_store import ModelStore, Pointer, model_folder
 from ..artifacts.paths import ModelFolder, ReportFolder
 from ..core.config import Config
 from ..core.errors import UserError
+from .live_warnings import LiveWarnings, read_live_warnings
 
 
 @dataclass
@@ -31,9 +33,12 @@ class Sources:
     metadata: ModelMetadata | None = None
     pointer: Pointer | None = None  # models/current.json; None in a project without versions yet
     compare: dict[str, Any] | None = None  # reports/compare/compare.json
+    warnings: LiveWarnings | None = None  # the week's input warnings (logs/predictions/)
 
 
-def read_sources(config: Config) -> Sources:
+def read_sources(config: Config, day: date | None = None, week: timedelta | None = None) -> Sources:
+    """The inputs; with `day` and `week`, the input warnings of the prediction log in the week that ends
+    with `day`."""
     # `train --data` also logs the current model's scores on the challenger's folds (status `champion`):
     # a comparison, not a training run, so it is not counted or plotted as an experiment.
     reports = ReportFolder(config.reports_dir)
@@ -48,6 +53,7 @@ def read_sources(config: Config) -> Sources:
         metadata=ModelMetadata.from_json(metadata) if metadata else None,
         pointer=store.read_pointer() if store.pointer_path.is_file() else None,
         compare=_read_json(reports.compare_json),
+        warnings=read_live_warnings(config.prediction_log_dir, day, week) if day and week else None,
     )
 
 
@@ -73,4 +79,6 @@ def source_names(sources: Sources) -> list[str]:
     names = [path.as_posix() + ("" if present else " (not there yet)") for path, present in found.items()]
     if sources.compare is not None:  # only where a shadow was compared: most projects never run one
         names.append(reports.compare_json.as_posix())
+    if sources.warnings is not None and sources.warnings.predictions:
+        names.append("logs/predictions/")
     return names

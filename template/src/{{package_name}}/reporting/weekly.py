@@ -1,17 +1,18 @@
 """`report`: the weekly executive summary for the client, from what the project recorded.
 
-Three bullets (done, blockers, business impact) computed from `reports/experiments.jsonl`, the latest
-audit (`reports/audit/audit.json`), the latest drift check (`reports/drift/drift.json`), the latest
-performance check (`reports/performance/performance.json`) and the model's metadata
-(`models/metadata.json`); the model's health (`health`: needs attention or not, realized and estimated
-performance over time); the shadow model against the current one and the week's switches of the current
-model (`shadow`, from models/current.json and `models compare`); a small trend of the main metric over
-experiments; written as Markdown (`reports/weekly/<date>.md`, for the repository and email) and as one
-self-contained HTML page (`reports/weekly/<date>.html`, images embedded, no external links). Every input
-may be missing: the summary then says what has not been run yet instead of failing.
+Three bullets (done, blockers, business impact) computed from `reports/experiments.jsonl`, the latest audit
+(`reports/audit/audit.json`), the latest drift check (`reports/drift/drift.json`), the latest performance
+check (`reports/performance/performance.json`) and the model's metadata (`models/metadata.json`); the model's
+health (`health`: needs attention or not, realized and estimated performance over time, the week's input
+warnings from the prediction log, `live_warnings`); the shadow model against the current one and the week's
+switches of the current model (`shadow`, from models/current.json and `models compare`); a small trend of the
+main metric over experiments; written as Markdown (`reports/weekly/<date>.md`, for the repository and email)
+and as one self-contained HTML page (`reports/weekly/<date>.html`, images embedded, no external links). Every
+input may be missing: the summary then says what has not been run yet instead of failing.
 
-Modules: `sources` reads the inputs, this one words the three bullets, `health` the model's health,
-`shadow` the shadow model and the switches, `weekly_render` writes the text, the page and the trend figure.
+Modules: `sources` reads the inputs (`live_warnings` the week's input warnings), this one words the three
+bullets, `health` the model's health, `shadow` the shadow model and the switches, `weekly_render` writes the
+text, the page and the trend figure.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from .weekly_render import WEEK, Bullet, render_html, render_markdown, trend_fig
 def run_report(config: Config, day: date | None = None) -> dict[str, Path]:
     """Write the week's summary as Markdown and HTML; returns their paths (and the trend figure's)."""
     day = day or datetime.now(UTC).date()
-    sources = read_sources(config)
+    sources = read_sources(config, day, WEEK)
     bullets = summarise(sources, config, day)
     with step("drawing the trend of the main metric"):
         figure = trend_figure(sources.experiments, config.gate_metric)
@@ -106,6 +107,7 @@ def done(sources: Sources, config: Config, day: date) -> Bullet:
 def blockers(sources: Sources, config: Config) -> Bullet:
     items = [*_audit_blockers(sources.audit), *_drift_blockers(sources.drift)]
     items += health.performance_blockers(sources.performance)
+    items += health.warning_blockers(sources.warnings)
     if sources.audit is None:
         items.append("the data audit has not run, so phase 1 of the charter is still open")
     latest = sources.experiments[-1] if sources.experiments else None

@@ -109,9 +109,12 @@ def render_markdown(
 
 
 def health_markdown(config: Config, sources: Sources, paths: dict[str, Path]) -> list[str]:
-    """The model's health: whether it needs attention, then realized and estimated performance over time."""
-    _, sentence = health.attention(sources.drift, sources.performance)
+    """The model's health: whether it needs attention, the week's input warnings, then realized and
+    estimated performance over time."""
+    _, sentence = health.attention(sources.drift, sources.performance, sources.warnings)
     lines = ["", "## Model health", "", sentence]
+    if sources.warnings is not None:
+        lines += ["", sources.warnings.sentence()]
     if "performance_figure" in paths:
         metric = metrics.label(config.gate_metric)
         lines += ["", f"![{metric} over time, realized and estimated]({paths['performance_figure'].name})"]
@@ -125,8 +128,10 @@ def health_markdown(config: Config, sources: Sources, paths: dict[str, Path]) ->
 def health_html(config: Config, sources: Sources, figure: bytes | None) -> str:
     from . import html as h
 
-    level, sentence = health.attention(sources.drift, sources.performance)
+    level, sentence = health.attention(sources.drift, sources.performance, sources.warnings)
     parts = [h.callout(sentence, level)]
+    if sources.warnings is not None:
+        parts.append(h.paragraph(sources.warnings.sentence()))
     metric = metrics.label(config.gate_metric)
     if figure is not None:
         caption = "Realized: from outcomes. Estimated: from the probabilities. Line: cross-validated score."

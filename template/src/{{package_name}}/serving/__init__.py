@@ -6,6 +6,8 @@ the order the data flows:
 - `encoder`: a NumPy encoder compiled from the fitted Pipeline for fast single-record scoring, checked
   against the Pipeline at every start;
 - `scoring`: `Scorer`, predictions (labels, probabilities, values) for a frame of records;
+- `input_warnings`: per record, where it lies outside what training saw (range, categories, missing values),
+  judged the same way for the API, files and Spark;
 - `row_checks`: the API's rules for a record applied to every row of a file;
 - `predict_command`: the `predict` command's options read against the settings, then `batch` or `spark_batch`;
 - `batch`: `predict --input`, a file scored in chunks, with rejected rows set aside on request;

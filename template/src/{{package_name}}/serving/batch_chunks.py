@@ -29,7 +29,9 @@ PROBABILITY_PREFIX = "probability_"
 # With uncertainty on: the conformal interval's bounds (regression) or the set of classes, as JSON text.
 INTERVAL_COLUMNS = ("interval_low", "interval_high")
 SET_COLUMN = "set"
-OUTPUT_COLUMNS = (PREDICTION_COLUMN, *INTERVAL_COLUMNS, SET_COLUMN)
+# Per row, its input warnings as JSON text (`input_warnings`; "[]" when none): what the API answers.
+WARNINGS_COLUMN = "warnings"
+OUTPUT_COLUMNS = (PREDICTION_COLUMN, *INTERVAL_COLUMNS, SET_COLUMN, WARNINGS_COLUMN)
 
 
 class ChunkScorer:
@@ -77,7 +79,8 @@ def scored(
     chunk: pd.DataFrame, scorer: Scorer, config: Config, coverage: Coverage | None = None
 ) -> pd.DataFrame:
     """The output rows of checked rows: the ID columns present, the prediction, for classifiers one
-    probability column per class, and with `coverage` the interval's bounds or the set (JSON text)."""
+    probability column per class, with `coverage` the interval's bounds or the set (JSON text), and the
+    input warnings (JSON text)."""
     predictions = scorer.predict_frame(chunk)
     ids = [name for name in config.data.id_columns if name in chunk.columns]
     out = chunk[ids].reset_index(drop=True).copy()
@@ -92,4 +95,6 @@ def scored(
         else:
             bounds = np.asarray(answers, dtype=float).reshape(-1, 2)
             out[INTERVAL_COLUMNS[0]], out[INTERVAL_COLUMNS[1]] = bounds[:, 0], bounds[:, 1]
+    warnings = scorer.judge.from_frame(chunk)
+    out[WARNINGS_COLUMN] = [json.dumps(row, ensure_ascii=False) if row else "[]" for row in warnings]
     return out

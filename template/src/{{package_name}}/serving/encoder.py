@@ -6,10 +6,10 @@ It mirrors `training/pipeline.py` (ContractCoercer, the numeric / categorical / 
 recognise (another step, a derived feature, an unfamiliar encoder setting) raises `NotCompilable`, after
 which the API calls the Pipeline itself. Parity is checked twice: at every start-up `checked_encoder`
 compares both on records built from the data contract (`contract_examples`: ranges, categories, missing
-values, an unseen category, a time zone) and keeps the encoder only when they agree to 1e-12; and the
-generated tests (tests/test_scoring.py) compare both predictions and explanations on awkward records.
-A change to the Pipeline in `training/pipeline.py` therefore needs the same change here, or the check
-turns the encoder off (slower, same answers).
+values in every feature, an unseen category, a time zone) and keeps the encoder only when they agree to
+1e-12; and the generated tests (tests/test_scoring.py) compare both predictions and explanations on
+awkward records. A change to the Pipeline in `training/pipeline.py` therefore needs the same change here,
+or the check turns the encoder off (slower, same answers).
 """
 
 from __future__ import annotations
@@ -202,14 +202,15 @@ def _one_hot(columns: list[str], steps: list[Any]) -> Callable[[list[dict]], np.
 
 
 def contract_examples(features: list[dict[str, Any]], rows: int = 12) -> list[dict[str, Any]]:
-    """Records spread over each feature's range and categories, with missing values where allowed, an
-    unseen category and a time zone: what the fast encoder must get right."""
+    """Records spread over each feature's range and categories, with missing values in every feature (the
+    API scores a null even where training had none, with a warning), an unseen category and a time zone:
+    what the fast encoder must get right."""
     records = []
     for i in range(rows):
         share = i / (rows - 1)
         record: dict[str, Any] = {}
         for position, feature in enumerate(features):
-            missing = feature.get("nullable") and (i + position) % 4 == 3
+            missing = (i + position) % 4 == 3
             record[feature["name"]] = None if missing else _example_value(feature, i, share)
         records.append(record)
     return records

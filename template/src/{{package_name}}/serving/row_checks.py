@@ -10,8 +10,9 @@ refuses is refused in a file too; vectorised per column. The rules per feature k
                But a plain number (12, 3.5) in a column whose training categories are all non-numeric text
                is refused ("expected text, as in training"): in a file that is how a shifted column shows.
                Where the training categories include numbers (codes), numbers are fine;
-  missing      (an empty cell, a data.missing_values marker, NA and the like in a numeric column) only in a
-               feature that had missing values in training.
+  missing      (an empty cell, a data.missing_values marker, NA and the like in a numeric column) in any
+               feature: the Pipeline imputes it. Where training had no missing values it is scored with a
+               `missing` warning (`input_warnings`), as in the API, rather than refused.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from .api.schemas import BOOL_DTYPES, FIRST_YEAR, LARGEST, LAST_YEAR, date_forma
 REJECTS_COLUMNS = ["row", "column", "value", "reason"]
 # A number as written in a file: 12, -3.5, .5, 1e6 (not "inf" or "nan": those are words in a text column).
 PLAIN_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-MISSING_REASON = "missing, but a value is required: this feature had no missing values in training"
 
 
 @dataclass
@@ -54,7 +54,6 @@ def check_rows(
         values, rules = _check_column(chunk[name], feature)
         if values is not None:
             converted[name] = values
-        rules.append((chunk[name].isna().to_numpy() & (not feature.get("nullable")), MISSING_REASON))
         found = _problems(name, raw[name], rules, first_row)
         if found is not None:
             problems.append(found)

@@ -16,11 +16,13 @@ Uncertainty: both paths give each prediction its conformal interval or set at th
 Probabilities: both paths pass the model's probabilities through the calibration map that `train` fitted
 (metadata.json, `training.calibration.apply_calibration`), and the labels follow the calibrated
 probabilities, so the API, batch files and drift give the same answers as the reference sample.
+
+Input warnings (`input_warnings`: out of the training range, an unseen category, a value missing where
+training had none) come from `Scorer.judge` on both paths, beside the predictions, which they never change.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,7 @@ import pandas as pd
 from ..training.calibration import apply_calibration, predicted_columns
 from ..training.conformal import Levels, intervals, prediction_sets
 from .encoder import FastEncoder, checked_encoder
+from .input_warnings import InputJudge
 from .trained_model import TrainedModel
 
 
@@ -53,11 +56,7 @@ class Scorer:
     def __init__(self, trained: TrainedModel, fast: bool = True) -> None:
         self.trained = trained
         self.names = [feature["name"] for feature in trained.input_features]
-        self.categories = {
-            feature["name"]: frozenset(feature.get("categories", ()))
-            for feature in trained.input_features
-            if feature["kind"] == "categorical"
-        }
+        self.judge = InputJudge(trained.input_features)  # the warnings beside each prediction
         self.levels = Levels(trained.metadata.uncertainty)
         self.encoder: FastEncoder | None = None
         self.encoder_note = "disabled"
@@ -107,12 +106,3 @@ class Scorer:
         calibrated = apply_calibration(calibration, probabilities, classes)
         labels = self.trained.pipeline.classes_[predicted_columns(calibration, calibrated, classes)].tolist()
         return Predictions(labels, calibrated)
-
-    def unseen_categories(self, records: list[dict[str, Any]]) -> Counter[str]:
-        """Per categorical feature, how many records carry a category the model never saw in training."""
-        counts: Counter[str] = Counter()
-        for name, known in self.categories.items():
-            unseen = sum(1 for record in records if record[name] is not None and record[name] not in known)
-            if unseen:
-                counts[name] = unseen
-        return counts

@@ -8,7 +8,7 @@ starts: the driver loads and checks it, and broadcasts its files once.
 Input: a CSV or Parquet path (a file or a folder; local, s3://, abfss://, dbfs:/, any URI Spark reads; a
 folder is Parquet unless its name ends in .csv or it holds .csv files) or a table name (db.table,
 catalog.schema.table). Output: Parquet written by Spark at --output (a folder), with the columns of local
-`predict`: the ID columns present, prediction, probability_<class>.
+`predict`: the ID columns present, prediction, probability_<class>, the interval or set, warnings.
 
 Rows that break the contract: with on_error "fail" the first one stops the job, so no scored row is
 committed (as with every Spark overwrite, an earlier output at --output is removed when the write starts;
@@ -40,7 +40,7 @@ from ..core.progress import RowProgress, say
 from ..data.tables import READERS
 from ..training.conformal import check_coverage
 from .batch import ON_ERROR, SHOWN_PROBLEMS, Tally
-from .batch_chunks import INTERVAL_COLUMNS, PREDICTION_COLUMN, PROBABILITY_PREFIX, SET_COLUMN
+from .batch_chunks import INTERVAL_COLUMNS, PREDICTION_COLUMN, PROBABILITY_PREFIX, SET_COLUMN, WARNINGS_COLUMN
 from .row_checks import REJECTS_COLUMNS
 from .spark_rows import CONTRACT_STOP, Job, ModelFiles, problem_batches, score_batches
 from .trained_model import TrainedModel, load_trained
@@ -210,7 +210,8 @@ class _Carried:
 
 def _output_schema(trained: TrainedModel, ids: list[str], config: Config) -> Any:
     """The columns of local `predict`'s Parquet output: IDs as text, the prediction, the probabilities, and
-    the interval's bounds or the set (JSON text) when there is uncertainty to give."""
+    the interval's bounds or the set (JSON text) when there is uncertainty to give, the input warnings (JSON
+    text)."""
     from pyspark.sql.types import BooleanType, DoubleType, LongType, StringType, StructField, StructType
 
     fields = [StructField(name, StringType()) for name in ids]
@@ -231,6 +232,7 @@ def _output_schema(trained: TrainedModel, ids: list[str], config: Config) -> Any
             fields.append(StructField(SET_COLUMN, StringType()))
         else:
             fields += [StructField(name, DoubleType()) for name in INTERVAL_COLUMNS]
+    fields.append(StructField(WARNINGS_COLUMN, StringType()))
     return StructType(fields)
 
 

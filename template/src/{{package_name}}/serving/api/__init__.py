@@ -4,6 +4,7 @@
 - `settings`: the `api:` settings completed from the environment (the key);
 - `deps`: the dependencies of the routes (state, API key, readiness, a JSON body checked by its model);
 - `schemas`: request and response models built from the data contract (and the outcome model);
+- `answers`: the answers that do not depend on the contract (health, readiness, model info, errors);
 - `routes`: one module per resource (health, model, predict, feedback, metrics);
 - `fast_lane`: the scoring routes served without FastAPI's routing;
 - `deployment`: one model version ready to answer (model, scorer, explainer, request models), immutable;

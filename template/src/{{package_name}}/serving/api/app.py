@@ -29,6 +29,7 @@ from ...data.contract import load_contract
 from ...monitoring.outcomes import Labels, OutcomeStore
 from ..trained_model import read_metadata
 from .access_log import SERVER_LOGGER, configure_logging, stop_logging
+from .answers import ErrorResponse
 from .deployment import Deployment
 from .deps import require_api_key
 from .fast_lane import FastLane
@@ -36,7 +37,7 @@ from .feedback import FeedbackDesk, build_feedback_request
 from .metrics import Metrics
 from .middleware import BodyTooLarge, RequestMiddleware
 from .routes import feedback, health, metrics, model, predict
-from .schemas import ErrorResponse, build_schemas
+from .schemas import build_schemas
 from .settings import ApiSettings, check_can_start, load_settings
 from .state import NotScorable, ServingState
 
@@ -185,16 +186,13 @@ def _request_id(request: Request) -> str | None:
 
 
 def _error_item(item: dict[str, Any]) -> dict[str, Any]:
-    """`loc`, `msg` and `type` as FastAPI gives them, plus `field` in a readable form and a clearer message
-    for a null where the feature may not be missing."""
+    """`loc`, `msg` and `type` as FastAPI gives them, plus `field` in a readable form."""
     loc = [part for part in item.get("loc", ()) if isinstance(part, str | int)]
     path = loc[1:] if loc[:1] in (["body"], ["query"]) else loc
     field = (
         "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".") or "body"
     )
     message = str(item.get("msg", "invalid"))
-    if item.get("input", ...) is None and item.get("type", "").endswith("_type"):
-        message = "must not be null: this feature had no missing values in training"
     return {
         "loc": loc,
         "field": field,

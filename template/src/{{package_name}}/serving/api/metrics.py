@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests and latency per route, predictions, unseen categories, batching, the model
+"""Prometheus metrics: requests and latency per route, predictions, input warnings (and unseen categories,
+their older form), batching, the model
 (and its switches), the shadow, the prediction log, outcomes sent back (feedback).
 
 With several worker processes (`serve --workers N`) each process writes its values to files in
@@ -21,6 +22,8 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+
+from ..input_warnings import UNSEEN_CATEGORY
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -60,6 +63,13 @@ class Metrics:
             "unseen_categories",
             "Categorical values never seen in training (accepted; the model ignores them)",
             ["feature"],
+            registry=registry,
+        )
+        self.input_warnings = Counter(
+            "input_warnings",
+            "Warnings answered with predictions, by feature and kind: out_of_range, unseen_category, missing "
+            "(a value where training gave the model no evidence)",
+            ["feature", "kind"],
             registry=registry,
         )
         self.batch_records = Histogram(
@@ -184,9 +194,14 @@ class Metrics:
         for label, count in counts.items():
             self.predicted_classes.labels(str(label)).inc(count)
 
-    def count_unseen(self, counts: dict[str, int]) -> None:
-        for feature, count in counts.items():
-            self.unseen.labels(feature).inc(count)
+    def count_warnings(self, counts: dict[tuple[str, str], int], predicted: bool = True) -> None:
+        """Input warnings by (feature, kind): counted as `input_warnings` for predictions (`predicted`), and
+        their unseen categories as `unseen_categories` too (explanations included, as always)."""
+        for (feature, kind), count in counts.items():
+            if predicted:
+                self.input_warnings.labels(feature, kind).inc(count)
+            if kind == UNSEEN_CATEGORY:
+                self.unseen.labels(feature).inc(count)
 
     def count_feedback(self, received: int, matched: int, unknown: int) -> None:
         self.feedback_received.inc(received)

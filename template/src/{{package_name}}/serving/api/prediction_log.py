@@ -160,12 +160,14 @@ class PredictionLog:
         prediction_ids: Sequence[str] | None = None,
         ids: Sequence[dict[str, Any]] | None = None,
         uncertainty: tuple[float, Sequence[Any]] | None = None,
+        warnings: Sequence[list[dict[str, str]]] | None = None,
     ) -> None:
         """Queue the entries of one request (cheap: serialising happens on the writer thread). Called on
-        the event loop only. `uncertainty`: the coverage level and, per record, its interval or set."""
+        the event loop only. `uncertainty`: the coverage level and, per record, its interval or set;
+        `warnings`: per record, its input warnings."""
         number = self._queued + 1
         item = (datetime.now(UTC), request_id, model_version, records, labels, probabilities)
-        if self._writer.put((number, item, prediction_ids, ids, uncertainty), weight=len(records)):
+        if self._writer.put((number, item, prediction_ids, ids, uncertainty, warnings), weight=len(records)):
             self._queued = number
 
     @property
@@ -183,8 +185,8 @@ class PredictionLog:
         try:
             lines: list[str] = []
             entries: list[tuple[str, str | None, str]] = []
-            for _, item, prediction_ids, ids, uncertainty in items:
-                lines += self._lines(*item, prediction_ids, ids, entries, uncertainty)
+            for _, item, prediction_ids, ids, uncertainty, warnings in items:
+                lines += self._lines(*item, prediction_ids, ids, entries, uncertainty, warnings)
             records = sum(len(item[1][3]) for item in items)
             written = self._try("".join(lines).encode("utf-8"), records=records, keep=True)
             if written and self._index is not None:
@@ -274,6 +276,7 @@ class PredictionLog:
         ids=None,
         entries: list[tuple[str, str | None, str]] | None = None,
         uncertainty=None,
+        warnings=None,
     ) -> list[str]:
         """The request's log lines; its (prediction_id, ID key, stamp) index entries added to `entries`."""
         timestamp = stamp(moment)
@@ -292,6 +295,7 @@ class PredictionLog:
             line = LogLine(
                 timestamp, request_id, model_version, record, label, chosen, classes, prediction_id, carried,
                 coverage, None if sets else answer, answer if sets else None,
+                warnings[index] if warnings is not None else None,
             )  # fmt: skip
             lines.append(line.encode())
             if prediction_id is not None and entries is not None:

@@ -6,8 +6,9 @@ was boolean in training, as batch scoring reads them); categorical → text (a c
 accepted, the model takes that feature as unknown, and it is counted in a metric); datetime → text in the
 format the data contract recorded for the column (ISO 8601, or e.g. %d/%m/%Y), read by the same parser as
 training and batch scoring (`data.to_datetime`), so "1975" or "02/01/2012" means the same date everywhere.
-Null only where the contract says the column had missing values (and then the field may be
-left out). Unknown fields are refused, so a typo in a field name is an error rather than a silently
+Null for every feature: where the contract says the column had missing values the field may also be left
+out; elsewhere it must be there, and a null is scored (imputed) with a `missing` warning (`input_warnings`).
+Unknown fields are refused, so a typo in a field name is an error rather than a silently
 missing value. The configured ID columns (`data.id_columns`, never features) may come with a record, each
 text or an integer; they are not given to the model, but answered back and logged with the prediction.
 """
@@ -15,7 +16,7 @@ text or an integer; they are not given to the model, but answered back and logge
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from pydantic import (
@@ -54,6 +55,19 @@ Flag = Annotated[
     ),
 ]
 Category = Annotated[str, Field(strict=True, max_length=1000)]
+WARNINGS_DESCRIPTION = (
+    "per record, in request order: where it lies outside what training gave the model evidence for, in the "
+    "order of the features (empty when nowhere); kinds: out_of_range (a number below or above the training "
+    "range), unseen_category (a category absent from the training data), missing (null in a feature that had "
+    "no missing values in training, imputed); the prediction is made all the same"
+)
+
+
+class InputWarning(BaseModel):
+    feature: str
+    kind: Literal["out_of_range", "unseen_category", "missing"]
+
+
 ID_MAX_LENGTH = 200
 
 
@@ -193,10 +207,8 @@ def build_schemas(
     for index, feature in enumerate(features):
         annotation = _field_type(feature)
         info = {"alias": feature["name"], "description": _describe(feature, training_values)}
-        if feature.get("nullable"):
-            fields[f"f{index}"] = (annotation | None, Field(None, **info))
-        else:
-            fields[f"f{index}"] = (annotation, Field(..., **info))
+        # A key left out of a record is an integration error, unless training had missing values too.
+        fields[f"f{index}"] = (annotation | None, Field(None if feature.get("nullable") else ..., **info))
     for index, name in enumerate(id_columns):
         description = "ID column (not a feature): answered back and logged with the prediction; optional"
         fields[f"i{index}"] = (IdValue | None, Field(None, alias=name, description=description))
@@ -215,6 +227,7 @@ def build_schemas(
             list[str],
             Field(..., description="per record, its unique id: name it when sending the outcome back"),
         ),
+        "warnings": (list[list[InputWarning]], Field(..., description=WARNINGS_DESCRIPTION)),
         "model_version": (str, ...),
     }
     if id_columns:
@@ -313,8 +326,8 @@ def _describe(feature: dict[str, Any], training_values: bool = True) -> str:
         parts.append("boolean in training: true or false (read as 1 and 0), or a number")
     if training_values:
         parts += _seen_in_training(feature)
-    if feature.get("nullable"):
-        parts.append("may be null or left out")
+    nullable = feature.get("nullable")
+    parts.append("may be null or left out" if nullable else "required; a null is scored, with a warning")
     return "; ".join(parts)
 
 
@@ -325,69 +338,3 @@ def _seen_in_training(feature: dict[str, Any]) -> list[str]:
     if "min" in feature and "max" in feature:
         return [f"range in training: {feature['min']} to {feature['max']}"]
     return []
-
-
-# Answers that do not depend on the data contract.
-
-
-class Health(BaseModel):
-    status: str = "ok"
-
-
-class Readiness(BaseModel):
-    status: str = Field(description="ready, or unavailable with the reason")
-    model_version: str | None = None
-    reason: str | None = None
-
-
-class FeatureInfo(BaseModel):
-    name: str
-    kind: str
-    nullable: bool
-    categories: list[str] | None = None
-    min: float | str | None = None
-    max: float | str | None = None
-
-
-class ModelInfo(BaseModel):
-    model_version: str = Field(description="the version answering now")
-    shadow_version: str | None = Field(
-        None, description="the version also scoring every record, off the request path"
-    )
-    switch_error: str | None = Field(
-        None, description="why the version models/current.json names is not served (the one above still is)"
-    )
-    shadow_error: str | None = Field(
-        None, description="why the shadow models/current.json names does not run"
-    )
-    trained_at: str | None
-    problem_type: str
-    model_family: str | None
-    target: str | None
-    classes: list[Any] | None
-    positive_class: Any = None
-    features: list[FeatureInfo]
-    metrics: dict[str, Any]
-    gate: dict[str, Any] | None = None
-    explanation: str | None = Field(None, description="how /v1/explain explains this model, when available")
-    uncertainty: dict[str, Any] | None = Field(
-        None,
-        description="prediction intervals or sets: kind, the default coverage, the highest one this model "
-        "can answer, and the coverage measured at training (or why there are none)",
-    )
-    scoring: str = Field(description="how records are prepared for the model in this process")
-
-
-class ErrorItem(BaseModel):
-    loc: list[str | int]
-    field: str
-    msg: str
-    type: str
-
-
-class ValidationErrorResponse(BaseModel):
-    detail: list[ErrorItem]
-
-
-class ErrorResponse(BaseModel):
-    detail: str

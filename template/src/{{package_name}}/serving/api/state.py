@@ -28,6 +28,7 @@ from ...artifacts.metadata import ModelMetadata
 from ...artifacts.model_store import ModelStore, Pointer
 from ...artifacts.prediction_index import index_path
 from ...core.config import Config
+from ..input_warnings import tally
 from ..scoring import Coverage, Scorer
 from ..trained_model import TrainedModel
 from .batching import MicroBatcher
@@ -70,6 +71,7 @@ class Scored:
     labels: list[Any]
     probabilities: list[dict[str, float]] | None
     prediction_ids: list[str]
+    warnings: list[list[dict[str, str]]]  # per record: its input warnings (`input_warnings`)
     coverage: Coverage | None = None  # the level asked for, when the answer has intervals or sets
     uncertainty: list[Any] | None = None  # per record: [low, high] or the set of classes
 
@@ -313,8 +315,8 @@ class ServingState:
         except ValueError as error:  # the model's own input checks (the request alone: see batching)
             raise NotScorable(f"the model cannot score these records: {error}") from error
         _check_finite([row is not None for row in rows])
-        labels = [label for label, _ in rows]
-        probabilities = [classes for _, classes in rows] if deployment.trained.is_classification else None
+        labels, warnings = [row[0] for row in rows], [row[2] for row in rows]
+        probabilities = [row[1] for row in rows] if deployment.trained.is_classification else None
         uncertainty = None
         if coverage is not None:
             numbers = None
@@ -325,12 +327,12 @@ class ServingState:
         if self.prediction_log is not None:
             self.prediction_log.add(
                 request_id, deployment.version, records, labels, probabilities, prediction_ids, ids,
-                (coverage.level, uncertainty) if coverage is not None else None,
+                (coverage.level, uncertainty) if coverage is not None else None, warnings,
             )  # fmt: skip
         shadow = self.shadow
         if shadow is not None:
             shadow.offer(records, prediction_ids, request_id, ids)
-        return Scored(labels, probabilities, prediction_ids, coverage, uncertainty)
+        return Scored(labels, probabilities, prediction_ids, warnings, coverage, uncertainty)
 
     async def explain(self, deployment: Deployment, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         try:
@@ -348,18 +350,20 @@ class ServingState:
 
     def _predict_batch(
         self, records: list[dict[str, Any]], deployment: Deployment
-    ) -> list[tuple[Any, dict[str, float] | None] | None]:
+    ) -> list[tuple[Any, dict[str, float] | None, list[dict[str, str]]] | None]:
         """Worker thread: one model call for the records of many requests. Per record (prediction,
-        probabilities), or None when the model's output is not finite."""
+        probabilities, input warnings), or None when the model's output is not finite."""
         labels, probabilities, finite = deployment.answers(records)
-        self.metrics.count_unseen(deployment.scorer.unseen_categories(records))
+        warnings = deployment.scorer.judge.from_records(records)
+        self.metrics.count_warnings(tally(warnings))
         rows = probabilities if probabilities is not None else [None] * len(labels)
         self.metrics.count_predictions([label for label, ok in zip(labels, finite, strict=True) if ok])
-        return [(label, row) if ok else None for label, row, ok in zip(labels, rows, finite, strict=True)]
+        answers = zip(labels, rows, warnings, finite, strict=True)
+        return [(label, row, warned) if ok else None for label, row, warned, ok in answers]
 
     def _explain_batch(self, records: list[dict[str, Any]], deployment: Deployment) -> list[dict[str, Any]]:
         scorer, explainer = deployment.scorer, deployment.explainer
-        self.metrics.count_unseen(scorer.unseen_categories(records))
+        self.metrics.count_warnings(tally(scorer.judge.from_records(records)), predicted=False)
         if scorer.encoder is not None:  # checked against the Pipeline at start-up
             return explainer.explain_matrix(scorer.encoder.transform(records))
         return explainer.explain(scorer.frame(records))

@@ -13,9 +13,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from ..answers import ErrorResponse, ValidationErrorResponse
 from ..deps import check_ready, json_body
 from ..feedback import FeedbackResponse
-from ..schemas import ErrorResponse, ValidationErrorResponse
 from ..state import ServingState, public_reason
 from .predict import request_body
 

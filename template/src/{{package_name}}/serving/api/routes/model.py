@@ -10,8 +10,8 @@ from fastapi import APIRouter
 from ....artifacts.output_maps import Uncertainty
 from ....core.config import Config
 from ....training.conformal import highest_coverage
+from ..answers import ErrorResponse, FeatureInfo, ModelInfo
 from ..deps import UNCERTAINTY_OFF, Ready
-from ..schemas import ErrorResponse, FeatureInfo, ModelInfo
 
 router = APIRouter(prefix="/v1", tags=["model"])
 

@@ -14,8 +14,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from ..answers import ErrorResponse, ValidationErrorResponse
 from ..deps import CoverageQuery, requested_coverage, scoring_call
-from ..schemas import ErrorResponse, Schemas, ValidationErrorResponse
+from ..schemas import Schemas
 from ..state import public_reason
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -29,13 +30,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 async def predict_endpoint(request: Request) -> Response:
     """Predictions for 1 to api.max_records records; classifiers add each class's probability. Each
     record gets a unique `prediction_id` (name it when sending the outcome to /v1/feedback); `ids` gives
-    back the ID columns each record carried. With uncertainty on, each record also gets its conformal
-    `interval` [low, high] (regression) or `set` of classes (classification), which holds the true value
-    for the share `coverage` of predictions (`?coverage=`, default uncertainty.coverage)."""
+    back the ID columns each record carried, and `warnings` its input warnings (a value outside the training
+    range, an unseen category, a value missing where training had none: scored all the same). With
+    uncertainty on, each record also gets its conformal `interval` [low, high] (regression) or `set` of
+    classes (classification), which holds the true value for the share `coverage` of predictions
+    (`?coverage=`, default uncertainty.coverage)."""
     call = await scoring_call(request)
     coverage = requested_coverage(request, call.state.config, call.deployment.scorer)
     scored = await call.state.predict(call.deployment, call.records, call.request_id, call.ids, coverage)
     answer: dict[str, Any] = {"predictions": scored.labels, "prediction_ids": scored.prediction_ids}
+    answer["warnings"] = scored.warnings
     if call.ids is not None:
         answer["ids"] = call.ids
     answer["model_version"] = call.deployment.version
