@@ -84,14 +84,16 @@ class ScoringCall:
     ids: list[dict[str, Any]] | None = None  # per record, the ID columns it carried (when configured)
 
 
-async def scoring_call(request: Request) -> ScoringCall:
-    """Everything a prediction route checks, in one call: the API key, readiness, the content type and the
+async def scoring_call(request: Request, query: frozenset[str] = frozenset()) -> ScoringCall:
+    """Everything a prediction route checks, in one call: the API key, readiness, the query parameters (only
+    those in `query`: a misspelt ?coverge=0.8 is a 422, not silently ignored), the content type and the
     body against the record model. The body is parsed and validated by pydantic in one pass over the raw
     bytes, several times cheaper than json.loads followed by validation. The records are checked against
     the request models of the deployment that will answer them."""
     state: ServingState = request.app.state.serving
     check_api_key(state.settings, request.headers.get(API_KEY_HEADER))
     check_ready(state)
+    refuse_unknown_query(request, query)
     deployment = state.deployment
     if deployment is None:  # ready without a model: only a state built by hand
         raise HTTPException(503, detail="the model is not ready", headers={"Retry-After": "30"})
@@ -124,7 +126,11 @@ def requested_coverage(request: Request, config: Config, scorer: Scorer) -> Cove
     """The coverage level of this request's intervals or sets: `?coverage=`, else uncertainty.coverage;
     None when uncertainty is off or the model has none and the request did not ask. A level the model
     cannot answer is a 422 naming `coverage` with the reason."""
-    raw = request.query_params.get("coverage")
+    given = request.query_params.getlist("coverage")
+    if len(given) > 1:  # which one was meant? (frameworks differ: the first, the last, a list)
+        reason = f"given {len(given)} times; give one coverage, e.g. ?coverage=0.9"
+        raise _query_error("coverage", given, reason)
+    raw = given[0] if given else None
     if raw is None:
         if not (config.uncertainty.enabled and scorer.has_uncertainty):
             return None
@@ -142,6 +148,24 @@ def requested_coverage(request: Request, config: Config, scorer: Scorer) -> Cove
         return scorer.coverage(level)
     except CoverageError as error:
         raise _query_error("coverage", raw, str(error)) from None
+
+
+def refuse_unknown_query(request: Request, allowed: frozenset[str]) -> None:
+    """A 422 naming each query parameter the endpoint does not take."""
+    unknown = [name for name in dict.fromkeys(request.query_params.keys()) if name not in allowed]
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "none"
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("query", name),
+                    "msg": f"unknown query parameter; this endpoint takes: {takes}",
+                    "input": request.query_params.get(name),
+                }
+                for name in unknown
+            ]
+        )
 
 
 def _query_error(name: str, value: Any, message: str) -> RequestValidationError:

@@ -19,6 +19,7 @@ from ..deps import CoverageQuery, requested_coverage, scoring_call
 from ..schemas import Schemas
 from ..state import public_reason
 
+PREDICT_QUERY = frozenset({"coverage"})  # the query parameters /v1/predict takes
 ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorResponse, "description": "request body too large"},
     415: {"model": ErrorResponse, "description": "not JSON"},
@@ -35,7 +36,7 @@ async def predict_endpoint(request: Request) -> Response:
     uncertainty on, each record also gets its conformal `interval` [low, high] (regression) or `set` of
     classes (classification), which holds the true value for the share `coverage` of predictions
     (`?coverage=`, default uncertainty.coverage)."""
-    call = await scoring_call(request)
+    call = await scoring_call(request, PREDICT_QUERY)
     coverage = requested_coverage(request, call.state.config, call.deployment.scorer)
     scored = await call.state.predict(call.deployment, call.records, call.request_id, call.ids, coverage)
     answer: dict[str, Any] = {"predictions": scored.labels, "prediction_ids": scored.prediction_ids}
