@@ -30,7 +30,7 @@ from ...monitoring.outcomes import Labels, OutcomeStore
 from ..trained_model import read_metadata
 from .access_log import SERVER_LOGGER, configure_logging, stop_logging
 from .answers import ErrorResponse
-from .deployment import Deployment
+from .deployment import Deployment, coverage_limit
 from .deps import require_api_key
 from .fast_lane import FastLane
 from .feedback import FeedbackDesk, build_feedback_request
@@ -59,6 +59,7 @@ def create_app(config: Config | None = None, settings: ApiSettings | None = None
         settings.max_records,
         training_values=not settings.auth_enabled,
         id_columns=config.data.id_columns,
+        highest_coverage=coverage_limit(metadata, config),
     )
     labels = Labels.of(metadata, config.problem_type)
     feedback_request = build_feedback_request(labels, config.data.id_columns, settings.max_records)

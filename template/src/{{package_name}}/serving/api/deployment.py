@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from ...artifacts.metadata import ReferenceInfo
+from ...artifacts.metadata import ModelMetadata, ReferenceInfo
 from ...artifacts.model_store import ModelStore, model_folder
 from ...artifacts.paths import ModelFolder
 from ...core.config import Config
+from ...training.conformal import highest_coverage
 from ..scoring import Scorer
 from ..trained_model import TrainedModel, load_trained
 from .schemas import Schemas, build_schemas
@@ -59,7 +60,7 @@ class Deployment:
     def request_shape(self) -> tuple[Any, ...]:
         """What the request and response models depend on: equal shapes can share one `Schemas`."""
         metadata = self.trained.metadata
-        return _shape(self.trained.input_features, metadata.problem_type, metadata.classes)
+        return _shape(self.trained.input_features, metadata.problem_type, metadata.classes, self.trained)
 
 
 def load_version(config: Config, version: str | None) -> TrainedModel:
@@ -83,7 +84,7 @@ def build_deployment(
     and request models (those of `reuse` when its features and classes are the same)."""
     scorer = Scorer(trained)
     metadata = trained.metadata
-    shape = _shape(trained.input_features, metadata.problem_type, metadata.classes)
+    shape = _shape(trained.input_features, metadata.problem_type, metadata.classes, trained)
     if reuse is not None and reuse.request_shape == shape:
         schemas = reuse.schemas
     else:
@@ -94,13 +95,24 @@ def build_deployment(
             settings.max_records,
             training_values=not settings.auth_enabled,
             id_columns=config.data.id_columns,
+            highest_coverage=coverage_limit(metadata, config),
         )
     explainer, reason = _explainer(trained) if explain else (None, "explanations are not built for a shadow")
     return Deployment(trained, scorer, schemas, explainer, reason)
 
 
-def _shape(features: list[dict[str, Any]], problem_type: Any, classes: Any) -> tuple[Any, ...]:
-    return (repr(features), problem_type, repr(classes))
+def _shape(features: list[dict[str, Any]], problem_type: Any, classes: Any, trained: TrainedModel) -> tuple:
+    return (repr(features), problem_type, repr(classes), coverage_limit(trained.metadata))
+
+
+def coverage_limit(metadata: ModelMetadata | None, config: Config | None = None) -> float | None:
+    """The highest `?coverage=` the model answers (its calibration rows allow no more), as the OpenAPI
+    document states it; None when it has no intervals or sets, or `config` switches them off."""
+    if metadata is None or not metadata.uncertainty.enabled:
+        return None
+    if config is not None and not config.uncertainty.enabled:
+        return None
+    return highest_coverage(metadata.uncertainty.rows)
 
 
 def _explainer(trained: TrainedModel) -> tuple[Any, str | None]:

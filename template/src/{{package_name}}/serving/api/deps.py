@@ -108,18 +108,23 @@ async def scoring_call(request: Request, query: frozenset[str] = frozenset()) ->
 
 UNCERTAINTY_OFF = "uncertainty is off in configs/project.yaml: no intervals or sets to give"
 BAD_COVERAGE = "expected a number strictly between 0 and 1, e.g. 0.9"
-# The query parameter as the OpenAPI document shows it; the endpoint checks it itself (`requested_coverage`),
-# since the fast lane calls it without FastAPI's parameter parsing.
-CoverageQuery = Annotated[
-    float | None,
-    Query(
-        description="share of true values the interval or set of each prediction holds, strictly between 0 "
-        "and 1 (default: uncertainty.coverage in configs/project.yaml)",
-        gt=0,
-        lt=1,
-        examples=[0.9],
-    ),
-]
+
+
+def coverage_query(highest: float) -> Any:
+    """The `?coverage=` parameter as the OpenAPI document shows it, up to the highest level the model can
+    answer. The endpoint checks it itself (`requested_coverage`), since the fast lane calls it without
+    FastAPI's parameter parsing."""
+    return Annotated[
+        float | None,
+        Query(
+            description="share of true values the interval or set of each prediction holds, above 0 and at "
+            f"most {highest:g}, the highest this model's calibration rows allow (default: "
+            "uncertainty.coverage in configs/project.yaml)",
+            gt=0,
+            le=highest,
+            examples=[0.9],
+        ),
+    ]
 
 
 def requested_coverage(request: Request, config: Config, scorer: Scorer) -> Coverage | None:

@@ -142,6 +142,7 @@ class Schemas:
     field_names: tuple[tuple[str, str], ...]
     date_formats: tuple[tuple[str, str], ...] = ()  # (feature name, format) of each date feature
     id_fields: tuple[tuple[str, str], ...] = ()  # (model field, ID column) of each configured ID column
+    highest_coverage: float | None = None  # the highest ?coverage= documented; None: no intervals or sets
 
     def ids(self, request: BaseModel) -> list[dict[str, Any]] | None:
         """Per record, the ID columns it carried ({} for none); None when the project has no ID columns."""
@@ -196,11 +197,13 @@ def build_schemas(
     max_records: int,
     training_values: bool = True,
     id_columns: tuple[str, ...] = (),
+    highest_coverage: float | None = None,
 ) -> Schemas:
     """The models for these features (and the ID columns a record may carry). `training_values`: the
     documentation may show the categories and ranges seen in training (false when the API needs a key: the
     OpenAPI document is public, and those values describe the client's data; key holders find them in
-    /v1/model)."""
+    /v1/model). `highest_coverage`: the highest ?coverage= the model answers, None without intervals or
+    sets (`deployment.coverage_limit`)."""
     # Field names are internal (f0, f1, …) and the feature name is the alias: any column name works, even one
     # that is not a Python identifier or that clashes with a pydantic attribute such as `copy` or `json`.
     fields: dict[str, Any] = {}
@@ -282,6 +285,7 @@ def build_schemas(
             if feature["kind"] == "datetime"
         ),
         id_fields=tuple((f"i{index}", name) for index, name in enumerate(id_columns)),
+        highest_coverage=highest_coverage,
     )
 
 

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from ..answers import ErrorResponse, ValidationErrorResponse
-from ..deps import CoverageQuery, requested_coverage, scoring_call
+from ..deps import coverage_query, requested_coverage, scoring_call
 from ..schemas import Schemas
 from ..state import public_reason
 
@@ -73,18 +73,28 @@ ENDPOINTS = {("POST", "/v1/predict"): predict_endpoint, ("POST", "/v1/explain"):
 
 
 def build_router(schemas: Schemas) -> APIRouter:
+    """The documented routes of /v1/predict and /v1/explain for these request models. `?coverage=` is
+    documented only where the model has intervals or sets, up to the highest level it answers."""
     router = APIRouter(prefix="/v1", tags=["predictions"])
     body = request_body(schemas.predict_request)
 
-    @router.post("/predict", response_model=schemas.predict_response, openapi_extra=body, responses=ERRORS)
-    async def predict(request: Request, coverage: CoverageQuery = None) -> Response:
+    async def predict(request: Request) -> Response:
         return await predict_endpoint(request)
 
-    @router.post("/explain", response_model=schemas.explain_response, openapi_extra=body, responses=ERRORS)
+    async def predict_at(request: Request, coverage: float | None = None) -> Response:
+        return await predict_endpoint(request)
+
     async def explain(request: Request) -> Response:
         return await explain_endpoint(request)
 
+    if schemas.highest_coverage is not None:
+        # FastAPI reads the parameter's declaration from the annotation, built for this model.
+        predict_at.__annotations__["coverage"] = coverage_query(schemas.highest_coverage)
+        predict = predict_at
     predict.__doc__, explain.__doc__ = predict_endpoint.__doc__, explain_endpoint.__doc__
+    documented = {"openapi_extra": body, "responses": ERRORS}
+    router.post("/predict", response_model=schemas.predict_response, **documented)(predict)
+    router.post("/explain", response_model=schemas.explain_response, **documented)(explain)
     return router
 
 
