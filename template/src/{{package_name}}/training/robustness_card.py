@@ -23,6 +23,8 @@ ALONE = {
     "unseen_category": "{level} of its values a category never seen",
 }
 # A drop smaller than this (in the metric's units) is "no change": the same rows scored twice.
+# Fewer validation rows than this: the section says its numbers are rough.
+FEW_ROWS = 200
 NEGLIGIBLE = 0.0005
 
 
@@ -37,8 +39,10 @@ def _share(level: float) -> str:
     return f"{level:.0%}" if round(level * 100, 6).is_integer() else f"{level:.1%}"
 
 
-def perturbation_words(trial: Trial) -> str:
-    words = TOGETHER if len(trial.features) != 1 else ALONE
+def perturbation_words(trial: Trial, alone: bool = False) -> str:
+    """The perturbation in words: on every feature it concerns, or (`alone`) on the one feature of a trial
+    of `Robustness.features`. (A table of one feature has trials of one feature either way.)"""
+    words = ALONE if alone else TOGETHER
     return words.get(trial.kind, trial.kind + " at {level}").format(level=_share(trial.level))
 
 
@@ -55,8 +59,7 @@ def _changed_words(robustness: Robustness, changed: float) -> str:
 def trial_sentence(robustness: Robustness, trial: Trial) -> str:
     """One plain sentence: what changed, what it did to the gate metric and to the decisions."""
     label = METRICS[robustness.metric].in_sentence if robustness.metric in METRICS else robustness.metric
-    what = perturbation_words(trial)
-    subject = f"With {what}" if len(trial.features) != 1 else f"With `{trial.feature}` given {what}"
+    subject = f"With {perturbation_words(trial)}"
     if trial.value is None or robustness.clean is None:
         effect = f"{label} cannot be computed on these rows"
     elif trial.drop is not None and abs(trial.drop) < NEGLIGIBLE:
@@ -71,8 +74,9 @@ def fragile_sentence(robustness: Robustness) -> str | None:
     if fragile is None:
         return None
     effect = "" if fragile.drop is None else f"the score drops by {number(fragile.drop)} and "
+    what = perturbation_words(fragile, alone=True)
     return (
-        f"The most fragile feature is `{fragile.feature}`: with {perturbation_words(fragile)}, {effect}"
+        f"The most fragile feature is `{fragile.feature}`: with {what}, {effect}"
         f"{_changed_words(robustness, fragile.changed)}."
     )
 
@@ -124,6 +128,12 @@ def robustness_section(metadata: ModelMetadata) -> list[str]:
         value = "n/a" if trial.value is None else number(trial.value)
         lines.append(f"| {perturbation_words(trial)} | {value} | {_drop(trial)} | {trial.changed:.1%} |")
     lines += ["", *[f"- {trial_sentence(robustness, trial)}" for trial in robustness.trials], ""]
+    if robustness.rows < FEW_ROWS:
+        lines += [
+            f"Only {robustness.rows:,} validation rows: these numbers are rough, and differences of a few "
+            "hundredths between rows of the table are chance.",
+            "",
+        ]
     lines += _feature_lines(robustness)
     lines += [_tolerance_sentence(robustness), _gate_sentence(robustness), ""]
     return [line for line in lines if line is not None]
@@ -142,7 +152,7 @@ def _feature_lines(robustness: Robustness) -> list[str]:
         ranked = robustness.of_kind(kind)[:3]
         if ranked:
             named = ", ".join(f"`{trial.feature}` ({_drop(trial)}, {trial.changed:.1%})" for trial in ranked)
-            lines.append(f"- {perturbation_words(ranked[0]).capitalize()}: {named}.")
+            lines.append(f"- {perturbation_words(ranked[0], alone=True).capitalize()}: {named}.")
     return [*lines, ""]
 
 
