@@ -85,9 +85,17 @@ def calibrated_cv(cv: CVResult, calibration: Calibration) -> CVResult:
     answers for those rows. Fold scores stay those of the folds."""
     if calibration.method == "none" or cv.oof_probability is None:
         return cv
-    proba = apply_calibration(calibration, cv.oof_probability, cv.classes)
-    columns = predicted_columns(calibration, proba, cv.classes)
-    return replace(cv, oof_probability=proba, oof_prediction=label_array(cv.classes)[columns])
+    labels, proba = calibrated_answers(calibration, cv.oof_probability, cv.classes)
+    return replace(cv, oof_probability=proba, oof_prediction=labels)
+
+
+def calibrated_answers(
+    calibration: Calibration, probabilities: np.ndarray, classes: list[Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, calibrated probabilities) of the model's probabilities (columns in the order of `classes`):
+    what serving answers, labels of the target's own type (`classes.label_array`)."""
+    calibrated = apply_calibration(calibration, probabilities, classes)
+    return label_array(classes)[predicted_columns(calibration, calibrated, classes)], calibrated
 
 
 def apply_calibration(calibration: Calibration, probabilities: np.ndarray, classes: list[Any]) -> np.ndarray:

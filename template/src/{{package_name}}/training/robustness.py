@@ -40,8 +40,7 @@ from ..artifacts.robustness_record import Robustness, Trial
 from ..core.config import Config
 from ..core.metrics import METRICS, Predictions
 from ..data.contract import Contract
-from .calibration import apply_calibration, predicted_columns
-from .classes import label_array
+from .calibration import calibrated_answers
 from .evaluate import aligned_probabilities
 from .pipeline import after_coercion
 
@@ -169,8 +168,10 @@ def answers(model: Any, coerced: pd.DataFrame, classes, calibration: Calibration
     steps = after_coercion(model)
     if classes is None:
         return Outputs(np.asarray(steps.predict(coerced), dtype="float64"), None)
-    calibrated = apply_calibration(calibration, aligned_probabilities(steps, coerced, classes), classes)
-    return Outputs(label_array(classes)[predicted_columns(calibration, calibrated, classes)], calibrated)
+    labels, calibrated = calibrated_answers(
+        calibration, aligned_probabilities(steps, coerced, classes), classes
+    )
+    return Outputs(labels, calibrated)
 
 
 def scored_in_batches(
@@ -259,8 +260,7 @@ def measure(
     clean = score(base)
     tolerance = None
     if classes is None:
-        std = target_std if target_std is not None else float(np.nanstd(target.to_numpy(dtype="float64")))
-        tolerance = float(settings.tolerance * std)
+        tolerance = float(settings.tolerance * (target_std if target_std is not None else spread_of(target)))
     judge = Judge(config.gate_metric, target.reset_index(drop=True), clean, classes, positive, tolerance)
     clean_value = judge.value(clean)
 
@@ -301,5 +301,10 @@ def run_robustness(
         classes=cv.classes,
         positive=cv.positive,
         calibration=cv.calibration,
-        target_std=None if cv.classes is not None else float(np.nanstd(y.to_numpy(dtype="float64"))),
+        target_std=None if cv.classes is not None else spread_of(y),
     )
+
+
+def spread_of(values: pd.Series) -> float:
+    """The standard deviation of numbers, missing ones left out."""
+    return float(np.nanstd(values.to_numpy(dtype="float64")))

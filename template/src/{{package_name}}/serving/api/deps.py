@@ -159,23 +159,18 @@ def refuse_unknown_query(request: Request, allowed: frozenset[str]) -> None:
     """A 422 naming each query parameter the endpoint does not take."""
     unknown = [name for name in dict.fromkeys(request.query_params.keys()) if name not in allowed]
     if unknown:
-        takes = ", ".join(sorted(allowed)) or "none"
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("query", name),
-                    "msg": f"unknown query parameter; this endpoint takes: {takes}",
-                    "input": request.query_params.get(name),
-                }
-                for name in unknown
-            ]
-        )
+        message = f"unknown query parameter; this endpoint takes: {', '.join(sorted(allowed)) or 'none'}"
+        problems = [_query_problem(name, request.query_params.get(name), message) for name in unknown]
+        raise RequestValidationError(problems)
+
+
+def _query_problem(name: str, value: Any, message: str) -> dict[str, Any]:
+    """One entry of a 422 about the query parameter `name`."""
+    return {"type": "value_error", "loc": ("query", name), "msg": message, "input": value}
 
 
 def _query_error(name: str, value: Any, message: str) -> RequestValidationError:
-    item = {"type": "value_error", "loc": ("query", name), "msg": message, "input": value}
-    return RequestValidationError([item])
+    return RequestValidationError([_query_problem(name, value, message)])
 
 
 async def json_body(request: Request, model: type[BaseModel], what: str) -> BaseModel:
